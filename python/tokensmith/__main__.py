@@ -1,0 +1,1 @@
+from tokensmith.cli import main; import sys; sys.exit(main())

@@ -1,0 +1,1 @@
+//! placeholder (owner: helper A, see docs/DEVELOPING.md)

@@ -1,0 +1,3 @@
+//! Trainers: one file per method.
+pub mod bpe;
+pub mod picky;
