@@ -85,9 +85,8 @@ class Quantizer(nn.Module):
         flat = indices.reshape(-1)
         flat = flat[flat >= 0]
         if self.usage_counts.numel():
-            self.usage_counts += torch.bincount(flat, minlength=self.codebook_size)[: self.codebook_size].to(
-                self.usage_counts
-            )
+            n = self.usage_counts.numel()
+            self.usage_counts += torch.bincount(flat.clamp_max(n - 1), minlength=n).to(self.usage_counts)
         else:
             values, counts = torch.unique(flat, return_counts=True)
             for v, c in zip(values.tolist(), counts.tolist()):
