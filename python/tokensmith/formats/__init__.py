@@ -1,0 +1,107 @@
+"""File formats: what a BPE tokenizer is on disk, independent of the engine that runs it.
+
+Every reader returns, and every writer takes, a ``BpeData``: the vocabulary (id -> token bytes), the
+merges in rank order, the special tokens, and the text pipeline (normalization, pretokenization
+pattern, units). ``tokensmith.api`` turns a ``BpeData`` into a ``Tokenizer`` and back.
+
+- ``hf``: Hugging Face ``tokenizer.json`` (+ ``tokenizer_config.json``), byte-level BPE.
+- ``tiktoken``: ``.tiktoken`` rank files (base64 token, space, rank), and ``tiktoken.Encoding``.
+- ``sentencepiece``: SentencePiece ``.model`` protobuf (BPE models), parsed without ``protobuf``.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokensmith.errors import FormatError
+
+__all__ = ["BpeData", "UNITS", "sniff_format", "read_maybe_gzip"]
+
+UNITS = ("bytes", "chars_byte_fallback")
+
+
+@dataclass
+class BpeData:
+    """A BPE tokenizer as data. ``vocab[i]`` is the bytes token ``i`` stands for (``None``: an unused id)."""
+
+    vocab: list[bytes | None]
+    """Token id -> the bytes it decodes to (special tokens: their UTF-8 text)."""
+    merges: list[tuple[int, int]]
+    """Merges in priority order: ``(left_id, right_id)``; the result is the id whose bytes are the concatenation."""
+    special_tokens: dict[str, int] = field(default_factory=dict)
+    """Special token text -> id. Text that spells one is matched as a whole, never merged."""
+    pattern: str | None = None
+    """Pretokenization: a named pattern or a regex; ``None`` means the text is one piece."""
+    normalization: str = "none"
+    """none, nfc, nfkc, lowercase or nfkc_lowercase."""
+    units: str = "bytes"
+    """``bytes``: byte-level BPE; ``chars_byte_fallback``: SentencePiece-style characters, unknown ones as bytes."""
+    ignore_merges: bool = False
+    """Look a whole pretokenized piece up in the vocabulary before merging (Llama 3 style)."""
+    space_replacement: str | None = None
+    """SentencePiece: the character spaces are replaced with (``"▁"``); ``None`` for byte-level."""
+    add_dummy_prefix: bool = False
+    """SentencePiece: prepend one ``space_replacement`` to the text before encoding."""
+    unk_id: int | None = None
+    """Id for characters with no token and no byte fallback (SentencePiece ``<unk>``)."""
+    byte_fallback: dict[int, int] = field(default_factory=dict)
+    """SentencePiece: byte value -> id of its ``<0xXX>`` piece."""
+    control_ids: list[int] = field(default_factory=list)
+    """Ids that text never produces and that decode to nothing (SentencePiece control pieces: ``<s>``...)."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """Training provenance (``tokenizer_config.json["tokensmith"]``), empty for foreign files."""
+    source: str = ""
+    """Where this came from, for messages (``"tiktoken:cl100k_base.tiktoken"``)."""
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def token_to_id(self) -> dict[bytes, int]:
+        """bytes -> id for ordinary tokens (special tokens excluded)."""
+        specials = set(self.special_tokens.values()) | set(self.control_ids)
+        return {tok: i for i, tok in enumerate(self.vocab) if tok is not None and i not in specials}
+
+
+def read_maybe_gzip(path: str | Path) -> bytes:
+    """File bytes, gunzipped when the file starts with the gzip magic."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"tokenizer file not found: {path}") from None
+    except OSError as exc:
+        raise FormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"{path} is a corrupt gzip file ({exc})") from None
+    return data
+
+
+def sniff_format(path: str | Path) -> str:
+    """``"dir"``, ``"hf"``, ``"tiktoken"`` or ``"sentencepiece"``, from the path and the first bytes."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "tokenizer.json").is_file() or (path / "tokenizer.json.gz").is_file():
+            return "dir"
+        if (path / "tokenizer.model").is_file():
+            return "sentencepiece"
+        raise FormatError(f"{path} holds no tokenizer.json; pass a tokenizer directory or file")
+    if not path.exists():
+        raise FormatError(f"tokenizer file not found: {path}")
+    head = read_maybe_gzip(path)[:64] if path.stat().st_size < (1 << 30) else path.open("rb").read(64)
+    stripped = head.lstrip()
+    if stripped.startswith(b"{"):
+        return "hf"
+    if head[:1] == b"\x0a":  # protobuf: field 1 (pieces), length-delimited
+        return "sentencepiece"
+    first = head.split(b"\n", 1)[0]
+    parts = first.split()
+    if len(parts) == 2 and parts[1].isdigit():
+        return "tiktoken"
+    raise FormatError(f"{path}: unknown tokenizer format; expected tokenizer.json, a .tiktoken rank file "
+                      "or a SentencePiece .model")

@@ -1,0 +1,102 @@
+"""Training methods, registered by name.
+
+A method is a module in this package that decorates its training function with ``@register``::
+
+    @register("picky", config=PickyConfig)
+    def train_picky(corpus: Corpus, config: PickyConfig) -> Tokenizer: ...
+
+Modules here are discovered and imported on first lookup, so adding a method is adding a file.
+``config`` is a frozen dataclass subclassing ``BpeConfig``; its fields become ``tokensmith train``
+flags (``--field-name``; ``field(metadata={"cli": "--short-name"})`` renames one, ``{"cli": None}``
+hides it). ``cli_options(parser)`` may add anything else the method needs on the command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from tokensmith.config import BpeConfig
+from tokensmith.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+    from tokensmith.corpus import Corpus
+
+__all__ = ["Method", "register", "get_method", "available_methods"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered training method."""
+
+    name: str
+    """The name users pass (``method="bpe"``, ``--method bpe``)."""
+    train: Callable[["Corpus", Any], Any]
+    """``train(corpus, config) -> Tokenizer``."""
+    config_class: type[BpeConfig]
+    """The method's config dataclass."""
+    summary: str
+    """One line for ``--help`` listings (first line of the train function's or module's docstring)."""
+    cli_options: Callable[["argparse.ArgumentParser"], None] | None = None
+    """Optional hook adding method-specific flags beyond those derived from the config fields."""
+
+
+_REGISTRY: dict[str, Method] = {}
+_discovered = False
+
+
+def register(name: str, *, config: type[BpeConfig] = BpeConfig,
+             cli_options: Callable[["argparse.ArgumentParser"], None] | None = None,
+             summary: str | None = None) -> Callable:
+    """Decorator registering ``train(corpus, config) -> Tokenizer`` under ``name``."""
+    if not isinstance(config, type) or not issubclass(config, BpeConfig):
+        raise TypeError(f"method {name!r}: config must subclass tokensmith.config.BpeConfig")
+
+    def decorate(func: Callable) -> Callable:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.train is not func and (
+                existing.train.__module__, existing.train.__qualname__) != (func.__module__, func.__qualname__):
+            raise ValueError(f"training method {name!r} is registered twice "
+                             f"({existing.train.__module__} and {func.__module__})")
+        if config.method != name:
+            # Keep saved configs self-describing: from_dict() finds the class by this name.
+            type.__setattr__(config, "method", name)
+        doc = summary or _first_line(func.__doc__) or _first_line(importlib.import_module(func.__module__).__doc__)
+        _REGISTRY[name] = Method(name=name, train=func, config_class=config, summary=doc,
+                                 cli_options=cli_options)
+        return func
+
+    return decorate
+
+
+def _first_line(doc: str | None) -> str:
+    return doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
+
+
+def _discover() -> None:
+    """Import every module of this package once, so their ``@register`` calls run."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "bpe", m.name)):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def available_methods() -> dict[str, Method]:
+    """All registered methods by name (``bpe`` first)."""
+    _discover()
+    return dict(_REGISTRY)
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``; an unknown name raises ``ConfigError`` listing the known ones."""
+    methods = available_methods()
+    if name not in methods:
+        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(methods)}")
+    return methods[name]
