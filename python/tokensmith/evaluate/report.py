@@ -26,10 +26,18 @@ _METRICS = [("nsl", "NSL", "{:.3f}"), ("fertility", "fertility", "{:.2f}"), ("pa
 def write_report(tokenizers: Mapping[str, Any], parallel_dir_or_default: str | Path | None, out_dir: str | Path, *,
                  baseline: str | None = None, languages: Sequence[str] | None = None, pivot: str = "eng_Latn",
                  progress: bool = True, specs: Mapping[str, str] | None = None,
-                 max_lines: int | None = None) -> dict[str, Any]:
+                 max_lines: int | None = None, morphology: str | Path | None = None, morph_max_words: int = 2000,
+                 variants: str | Path | None = None, productivity: bool = False,
+                 embeddings: Mapping[str, str | Path] | None = None) -> dict[str, Any]:
     """Evaluate `tokenizers` ({name: tokenizer object or adapter}) on a parallel folder, or on the
     embedded CLDR default when `parallel_dir_or_default` is None or "default", and write
-    `out_dir/report.{json,md,html}`. Returns the report dict (with `paths`)."""
+    `out_dir/report.{json,md,html}`. Returns the report dict (with `paths`).
+
+    Optional sections: `morphology` (folder of gold `<lang>.tsv`), `variants` (GB/US spelling-pair TSV),
+    `productivity` (subword productivity per language) and `embeddings` ({name: model.safetensors}:
+    under-trained token candidates)."""
+    from tokensmith.evaluate import sections
+    from tokensmith.evaluate.loaders import as_adapter
     from tokensmith.evaluate.multilingual import cldr_corpus, evaluate_parallel, read_parallel_dir
 
     if parallel_dir_or_default in (None, "", "default", "cldr"):
@@ -41,7 +49,18 @@ def write_report(tokenizers: Mapping[str, Any], parallel_dir_or_default: str | P
             corpus.texts = {c: corpus.texts[c] for c in keep}
     else:
         corpus = read_parallel_dir(parallel_dir_or_default, languages, max_lines=max_lines)
-    report = evaluate_parallel(tokenizers, corpus, baseline=baseline, pivot=pivot, progress=progress, specs=specs)
+    adapters = {n: as_adapter(t, n) for n, t in tokenizers.items()}
+    report = evaluate_parallel(adapters, corpus, baseline=baseline, pivot=pivot, progress=progress, specs=specs,
+                               return_frequencies=True)
+    freqs = report.pop("_frequencies")
+    if morphology:
+        report["morphology"] = sections.morphology_section(adapters, morphology, max_words=morph_max_words)
+    if variants:
+        report["variation"] = sections.variation_section(adapters, variants)
+    if productivity:
+        report["productivity"] = sections.productivity_section(adapters, corpus.texts)
+    if embeddings:
+        report["undertrained"] = sections.undertrained_section(adapters, embeddings, frequencies=freqs)
     out = Path(out_dir)
     paths = {"json": out / "report.json", "md": out / "report.md", "html": out / "report.html"}
     write_json(report, paths["json"])
@@ -129,6 +148,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             unit = " (per char)" if key == "fertility" and report["language_info"][code].get("unsegmented") else ""
             lines.append(f"| {_lang_label(report, code)}{unit} | "
                          + " | ".join(_fmt(row[n][key], fmt) for n in names) + " |")
+    lines += _markdown_sections(report, names)
     if report["skipped"]:
         lines += ["", "## Skipped", ""] + [f"- `{s['language']}`: {s['reason']}" for s in report["skipped"]]
     return "\n".join(lines) + "\n"
@@ -264,6 +284,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     parts.append("<h2>All languages</h2>")
     for key, label, _ in _METRICS:
         parts.append(f"<h3>{_e(label)}</h3>" + _html_table(report, list(report["languages"]), key, f"all-{key}"))
+    parts += _html_sections(report, names)
     if report["skipped"]:
         parts.append("<h2>Skipped</h2><ul>" + "".join(f"<li><code>{_e(s['language'])}</code>: {_e(s['reason'])}</li>"
                                                    for s in report["skipped"]) + "</ul>")
@@ -283,3 +304,61 @@ def _html_table(report: Mapping[str, Any], codes: Sequence[str], key: str, tid: 
         rows.append(f"<tr><td class='l'>{_e(_lang_label(report, code))}</td>{cells}</tr>")
     rows.append("</table>")
     return "".join(rows)
+
+
+# ---- optional sections (morphology, variation, productivity, under-trained tokens) -----------------
+
+_MORPH = [("consistency_f1", "morphological consistency F1", "{:.3f}"),
+          ("edit_distance", "morphological edit distance (lower is closer)", "{:.2f}"),
+          ("boundary_f1", "morpheme-boundary F1", "{:.3f}"),
+          ("tokens_per_word", "tokens per word", "{:.2f}")]
+_VAR = [("pairs", "pairs", "{:,}"), ("tokens_gb", "tokens GB", "{:,}"), ("tokens_us", "tokens US", "{:,}"),
+        ("ratio_gb_over_us", "GB/US", "{:.3f}"), ("pairs_different_length", "pairs that differ", "{:,}"),
+        ("gb_longer", "GB longer", "{:,}"), ("us_longer", "US longer", "{:,}")]
+_UNDER = [("eligible", "eligible", "{:,}"), ("candidates", "bottom-2% candidates", "{:,}"),
+          ("candidates_never_produced", "of them never produced", "{:,}"), ("unreachable", "unreachable", "{:,}"),
+          ("undecodable", "undecodable", "{:,}"), ("special", "special", "{:,}")]
+
+
+def _section_tables(report: Mapping[str, Any], names: list[str]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) for every optional section present."""
+    tables = []
+    morph = report.get("morphology") or {}
+    for key, label, fmt in _MORPH:
+        if morph:
+            tables.append((f"Morphology: {label}", ["language"] + names,
+                           [[lang] + [_fmt(morph[lang][n][key], fmt) for n in names] for lang in morph]))
+    var = report.get("variation")
+    if var:
+        tables.append(("British vs American spelling pairs", ["tokenizer"] + [lbl for _, lbl, _ in _VAR],
+                       [[n] + [_fmt(var[n][k], f) for k, _, f in _VAR] for n in names]))
+    prod = report.get("productivity")
+    if prod:
+        tables.append(("Subword productivity: mean distinct words per token type", ["language"] + names,
+                       [[_lang_label(report, c)] + [_fmt(prod[c][n]["mean_words_per_type"], "{:.2f}") for n in names]
+                        for c in prod]))
+    under = report.get("undertrained")
+    if under:
+        tables.append(("Under-trained token candidates (input-embedding norm, bottom 2% of reachable tokens)",
+                       ["tokenizer", "threshold"] + [lbl for _, lbl, _ in _UNDER] + ["lowest-norm tokens"],
+                       [[n, _fmt(u["threshold"], "{:.4f}")] + [_fmt(u["crosstab"][k], f) for k, _, f in _UNDER]
+                        + [" ".join(repr(e["token"]) for e in u["examples"][:12])] for n, u in under.items()]))
+    return tables
+
+
+def _markdown_sections(report: Mapping[str, Any], names: list[str]) -> list[str]:
+    lines: list[str] = []
+    for title, header, rows in _section_tables(report, names):
+        lines += ["", f"## {title}", "", "| " + " | ".join(header) + " |",
+                  "|---|" + "---:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines
+
+
+def _html_sections(report: Mapping[str, Any], names: list[str]) -> list[str]:
+    parts = []
+    for title, header, rows in _section_tables(report, names):
+        parts.append(f"<h2>{_e(title)}</h2><table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"
+                     + "".join("<tr>" + "".join(f"<td class='{'l' if i == 0 else ''}'>{_e(c)}</td>"
+                                                for i, c in enumerate(row)) + "</tr>" for row in rows) + "</table>")
+    return parts
