@@ -1,3 +1,4 @@
 //! Models: encode/decode, one file per model kind.
 pub mod bpe;
+pub mod bpe_merge;
 pub mod picky;
