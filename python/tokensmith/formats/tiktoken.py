@@ -154,12 +154,16 @@ def data_to_ranks(data: BpeData) -> dict[bytes, int]:
     ranks = {tok: i for i, tok in enumerate(data.vocab) if tok is not None and i not in specials}
     # tiktoken merges by the rank of the result, so results must rank in merge order.
     last = -1
+    seen: set[int] = set()
     for left, right in data.merges:
         result = ranks.get(data.vocab[left] + data.vocab[right])  # type: ignore[operator]
+        if result in seen:
+            continue  # a second spelling of a token (a+bc after ab+c): tiktoken needs no entry for it
         if result is None or result < last:
             raise FormatError("this tokenizer's merge order differs from its id order, so it cannot be "
                               "expressed as tiktoken ranks; save it as tokenizer.json instead")
         last = result
+        seen.add(result)
     return ranks
 
 
