@@ -354,3 +354,56 @@ def test_gan_helpers():
     w = torch.nn.Parameter(torch.ones(3))
     lam = losses.adaptive_weight((w * 2).sum(), (w * 4).sum(), w)
     assert float(lam) == pytest.approx(0.5, rel=1e-3)
+
+
+# --- devices and autocast -------------------------------------------------------------------------------
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_blocks_run_on_device(device):
+    torch.manual_seed(0)
+    quantizers = [N.VectorQuantizer(8, 16, ema=True, kmeans_init=True, threshold_dead_code=1, anchor_refresh=True),
+                  N.ResidualVQ(8, 2, 16), N.FSQ([5, 5, 5], dim=8), N.LFQ(8, 64), N.BSQ(8, 64), N.SoftVQ(8, 16),
+                  N.GroupedVQ(8, 2, 8), N.KLBottleneck(8), N.SigmaVAEBottleneck(8),
+                  N.NearestNeighbourCodebook(8, threshold=1.0)]
+    x = torch.randn(2, 6, 8, device=device)
+    for q in quantizers:
+        q = q.to(device).train()
+        out, idx, aux = q(x.requires_grad_(True))
+        assert out.device.type == device and aux.device.type == device
+        (out.sum() + aux).backward()
+        q.stats()
+    x = x.detach()
+    msr = N.MultiScaleResidualVQ(8, [1, 2], 16).to(device)
+    assert msr(torch.randn(2, 2, 2, 8, device=device))[0].device.type == device
+    enc = N.LatentQueryEncoder(8, 3, depth=1, heads=2, causal=True).to(device)
+    dec = N.MaskTokenDecoder(8, 8, 3, 6, 4, depth=1, heads=2).to(device)
+    assert dec(enc(x)).shape == (2, 6, 4)
+    dc = N.DynamicChunking(8).to(device)
+    st = dc.chunk(x)
+    assert dc.dechunk(st.chunks, st).shape == x.shape
+    assert N.NestedDropout(8, 6).to(device)(x)[0].device.type == device
+    assert N.AdaptiveLengthPredictor(8, 6).to(device)(x[:, 0], x).keep_mask.device.type == device
+    assert N.dpc_knn(x, 3)[0].device.type == device
+    assert N.TokenRecoveringAttention(8, 10, heads=2).to(device)(x).shape == (2, 10, 8)
+    assert N.SandglassAttention(8, 6, 2, heads=2).to(device)(x)[0].shape == x.shape
+    assert N.masked_kmeans_pool(x, torch.ones(2, 6, dtype=torch.bool, device=device), 3)[0].device.type == device
+    assert N.CausalConv1dStack(8, [4], [2]).to(device)(x.transpose(1, 2)).shape == (2, 4, 3)
+    assert N.CausalConv3d(8, 4, 3, (2, 1, 1)).to(device)(x.transpose(1, 2)[..., None, None].expand(-1, -1, -1, 2, 2)).shape == (2, 4, 3, 2, 2)
+
+
+def test_blocks_under_autocast():
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        enc = N.LatentQueryEncoder(8, 3, depth=1, heads=2, out_dim=4)
+        z = enc(x)
+        q, idx, aux = N.VectorQuantizer(4, 16, use_cosine=True)(z)
+        assert aux.dtype == torch.float32
+        y = N.MaskTokenDecoder(4, 8, 3, 6, 5, depth=1, heads=2)(q)
+        assert torch.isfinite(y.float()).all()
+        dc = N.DynamicChunking(8)
+        st = dc.chunk(x)
+        assert st.residual.dtype == torch.float32
+        assert torch.isfinite(dc.dechunk(st.chunks, st).float()).all()

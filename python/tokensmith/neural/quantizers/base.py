@@ -74,7 +74,7 @@ class Quantizer(nn.Module):
         self.codebook_size = codebook_size
         dense = codebook_size is not None and codebook_size <= _MAX_DENSE_HISTOGRAM
         self.register_buffer(
-            "usage_counts", torch.zeros(codebook_size if dense else 0, dtype=torch.float64), persistent=False
+            "usage_counts", torch.zeros(codebook_size if dense else 0, dtype=torch.long), persistent=False
         )
 
     @torch.no_grad()
@@ -86,7 +86,7 @@ class Quantizer(nn.Module):
         flat = flat[flat >= 0]
         if self.usage_counts.numel():
             n = self.usage_counts.numel()
-            self.usage_counts += torch.bincount(flat.clamp_max(n - 1), minlength=n).to(self.usage_counts)
+            self.usage_counts += torch.bincount(flat.clamp_max(n - 1), minlength=n)
         else:
             values, counts = torch.unique(flat, return_counts=True)
             for v, c in zip(values.tolist(), counts.tolist()):
@@ -102,7 +102,7 @@ class Quantizer(nn.Module):
 
     def _histogram(self) -> torch.Tensor:
         if hasattr(self, "usage_counts") and self.usage_counts.numel():
-            return self.usage_counts
+            return self.usage_counts.detach().cpu().double()  # (float64 is unavailable on some devices)
         return torch.tensor(list(self._sparse_usage.values()), dtype=torch.float64)
 
     @property
