@@ -2,7 +2,9 @@
 Modeling" (H-Net, §2.2; `hnet/modules/dc.py`, `hnet/utils/train.py` of goombalab/hnet).
 
 Routing (eq. 4): `q_t = W_q x_t`, `k_t = W_k x_t` (both initialised to the identity),
-`p_t = ½(1 − cos(q_t, k_{t−1}))`, `p_1 = 1`, boundary `b_t = 1[p_t ≥ 0.5]`.
+`p_t = ½(1 − cos(q_{t−1}, k_t))` (the official code pairs the query of the previous position with
+the key of the current one), `p_1 = 1`, boundary `b_t = 1[p_t > 0.5]` (argmax of (1 − p, p), so a
+tie is not a boundary).
 Chunk: keep x_t where b_t = 1 (packed left, padded, with a mask).
 Dechunk (eq. 5–9): EMA over chunks `z̄_s = P_s ẑ_s + (1 − P_s) z̄_{s−1}` with P_s the p of the s-th
 boundary (clamped to [1e−4, 1 − 1e−4]); upsample by `cumsum(b) − 1`; output
@@ -64,12 +66,12 @@ class RoutingModule(nn.Module):
             self.k_proj.weight.copy_(torch.eye(dim))
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
-        q = F.normalize(self.q_proj(x[:, 1:]).float(), dim=-1)
-        k = F.normalize(self.k_proj(x[:, :-1]).float(), dim=-1)
+        q = F.normalize(self.q_proj(x[:, :-1]).float(), dim=-1)
+        k = F.normalize(self.k_proj(x[:, 1:]).float(), dim=-1)
         cos = (q * k).sum(-1)
         p = torch.clamp((1 - cos) / 2, 0.0, 1.0)
         p = F.pad(p, (1, 0), value=1.0)
-        b = p >= 0.5
+        b = p > 0.5
         if mask is not None:
             b = b & mask.bool()
         return p, b
