@@ -407,3 +407,13 @@ def test_blocks_under_autocast():
         st = dc.chunk(x)
         assert st.residual.dtype == torch.float32
         assert torch.isfinite(dc.dechunk(st.chunks, st).float()).all()
+
+
+def test_package_docstring_example():
+    import doctest
+
+    import tokensmith.neural
+
+    torch.manual_seed(0)
+    result = doctest.testmod(tokensmith.neural, verbose=False)
+    assert result.attempted >= 6 and result.failed == 0

@@ -389,3 +389,61 @@ def test_kl_and_sigma_vae_bottlenecks():
     per_example_std = (noisy - x1).std(dim=-1)
     assert per_example_std.std() > 0.1  # σ varies per example
     torch.testing.assert_close(sv(x)[2], x.pow(2).mean())
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), tau=st.floats(0.05, 2.0))
+def test_nn_codebook_growth_invariants(seed, tau):
+    """Codes are pairwise farther than τ, and every vector seen while growing lies within τ of a code."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(40, 3, generator=g)
+    q = N.NearestNeighbourCodebook(3, threshold=tau, max_codes=4096).train()
+    q(x[:20])
+    q(x[20:])
+    codes = q.codes()
+    d = torch.cdist(codes, codes).pow(2) + torch.eye(len(codes)) * 1e9
+    assert (d > tau).all()
+    assert (torch.cdist(x, codes).pow(2).min(-1).values <= tau + 1e-6).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(2, 300), groups=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_grouped_radix_round_trip_property(k, groups, seed):
+    q = N.GroupedVQ(groups * 2, groups, k)
+    ids = torch.randint(0, k, (7, groups), generator=torch.Generator().manual_seed(seed))
+    flat = q.combine(ids)
+    assert (flat < k**groups).all() and torch.equal(q.split(flat), ids)
+
+
+def test_io_rejects_foreign_and_broken_files(tmp_path):
+    import json
+
+    from tokensmith.errors import FormatError
+
+    q = N.FSQ([5, 5])
+    N.save(q, tmp_path / "ok")
+    cfg = json.loads((tmp_path / "ok" / "config.json").read_text())
+    assert cfg["class"] == "tokensmith.neural.quantizers.fsq.FSQ" and cfg["config"]["levels"] == [5, 5]
+    cfg["class"] = "os.system"
+    (tmp_path / "ok" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(FormatError):
+        N.load(tmp_path / "ok")
+    with pytest.raises(FormatError):
+        N.load(tmp_path / "missing")
+    # modules without @configurable save with an explicit config and load with cls=
+    lin = torch.nn.Linear(3, 2)
+    N.save(lin, tmp_path / "lin", config={"in_features": 3, "out_features": 2})
+    lin2 = N.load(tmp_path / "lin", cls=torch.nn.Linear)
+    assert torch.equal(lin.weight, lin2.weight)
+    with pytest.raises(ConfigError):
+        N.save(lin, tmp_path / "lin2")
+
+
+def test_save_load_keeps_vq_kwargs(tmp_path):
+    torch.manual_seed(0)
+    rvq = N.ResidualVQ(6, 2, 16, use_cosine=True, codebook_dim=4, commitment_weight=0.1)
+    N.save(rvq, tmp_path / "rvq")
+    back = N.load(tmp_path / "rvq")
+    assert back.layers[0].use_cosine and back.layers[0].commitment_weight == 0.1 and back.layers[0].dim == 4
+    x = torch.randn(5, 6)
+    assert torch.equal(rvq.eval()(x)[1], back.eval()(x)[1])

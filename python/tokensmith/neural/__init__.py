@@ -12,6 +12,16 @@ Packages, one module per block, each headed by its paper:
   io           save/load as safetensors + JSON config
 
 Every name below is importable from `tokensmith.neural` and resolved on first access.
+
+The 1-D tokenizer skeleton in five lines (tested in tests/neural/test_blocks.py):
+
+>>> import torch, tokensmith.neural as N
+>>> enc = N.LatentQueryEncoder(32, n_queries=8, depth=1, out_dim=4)
+>>> vq = N.VectorQuantizer(4, 64, kmeans_init=True)
+>>> dec = N.MaskTokenDecoder(4, 32, n_latents=8, n_out=16, out_dim=12, depth=1)
+>>> tokens, ids, aux = vq(enc(torch.randn(2, 16, 32)))
+>>> dec(tokens[:, :3]).shape, ids.shape, vq.indices_to_codes(ids).shape   # any prefix decodes
+(torch.Size([2, 16, 12]), torch.Size([2, 8]), torch.Size([2, 8, 4]))
 """
 
 from __future__ import annotations

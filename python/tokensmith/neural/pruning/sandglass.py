@@ -13,7 +13,6 @@ Our constraint loss (the paper states the intent, not this exact form):
 
 from __future__ import annotations
 
-from typing import Optional
 
 import torch
 from torch import nn

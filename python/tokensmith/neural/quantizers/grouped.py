@@ -8,7 +8,6 @@ Bits per position = Σ_g log2 K.
 
 from __future__ import annotations
 
-from typing import Optional
 
 import torch
 from torch import nn
