@@ -115,3 +115,14 @@ def test_cross_language_sharing():
 
 def test_token_frequencies():
     assert M.token_frequencies([[1, 1], [3]], 5).tolist() == [0, 2, 0, 1, 0]
+
+
+def test_roundtrip_share_flags_lossy_tokenizers():
+    class Lower(CharTokenizer):
+        def encode_batch(self, texts):
+            return super().encode_batch([t.lower() for t in texts])
+
+    lines = ["ab", "Ab", "  ", "a b"]
+    # blank lines are ignored; "Ab" comes back as "ab"; whitespace differences do not count
+    assert M.roundtrip_share(Lower(), lines) == pytest.approx(2 / 3)
+    assert M.roundtrip_share(CharTokenizer(), lines) == 1.0

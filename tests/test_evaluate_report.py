@@ -62,6 +62,10 @@ def test_report_json_contract(cli_report, tiny_data):
     # Chinese has no word spaces: fertility is per character there
     assert report["languages"]["zho_Hans"]["o200k"]["fertility_unit"] == "char"
     assert report["ranks"]["hin_Deva"]["o200k"] == 1
+    # uncased BERT strips Devanagari vowel signs and lowercases English: lossy, so never ranked or counted as a win
+    assert hin["bert"]["roundtrip"] < 0.5 and report["ranks"]["hin_Deva"]["bert"] is None
+    assert hin["o200k"]["roundtrip"] == 1.0
+    assert "bert" in report["groups"]["india_8th_schedule"]["lossy"]
     india = report["groups"]["india_8th_schedule"]
     assert set(india["languages"]) == {"hin_Deva", "tam_Taml", "sat_Olck", "kas_Arab"}
     assert "Bodo" in india["missing"]

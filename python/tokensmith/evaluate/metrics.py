@@ -28,7 +28,7 @@ __all__ = [
     "normalized_sequence_length", "fertility", "tokens_per_char", "parity", "parity_median",
     "bytes_per_token", "chars_per_token", "renyi_entropy", "renyi_efficiency",
     "vocabulary_utilisation", "subword_productivity", "productivity_summary",
-    "cross_language_sharing", "UNSEGMENTED_SCRIPTS", "is_unsegmented",
+    "cross_language_sharing", "UNSEGMENTED_SCRIPTS", "is_unsegmented", "roundtrip_share",
 ]
 
 #: Scripts written without spaces between words: fertility is measured per character there.
@@ -297,6 +297,38 @@ def cross_language_sharing(frequencies_by_language: Mapping[str, np.ndarray], *,
     return {"languages": len(arrays), "histogram": hist,
             "mean_languages_per_type": float(used.mean()) if len(used) else float("nan"),
             "shared_by_all": int((n == len(arrays)).sum())}
+
+
+def _loose(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def roundtrip_share(tokenizer: Any, lines: Sequence[str]) -> float:
+    """Share of lines that decode back to themselves, up to NFKC and whitespace (a lossless tokenizer
+    scores 1.0). Token counts of a lossy tokenizer (lowercasing, stripping marks, `[UNK]`) are not
+    comparable: the reports rank only tokenizers with a share of at least 0.95 on a language.
+
+    >>> class Upper:
+    ...     vocab_size = 128
+    ...     def encode_batch(self, texts): return [[ord(c) for c in t.upper()] for t in texts]
+    ...     def decode(self, ids): return "".join(map(chr, ids))
+    ...     def id_to_bytes(self, i): return chr(i).encode()
+    >>> roundtrip_share(Upper(), ["ABC", "abc", "A b"])
+    0.3333333333333333
+    """
+    from tokensmith.evaluate.loaders import as_adapter
+
+    adapter = as_adapter(tokenizer)
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        return float("nan")
+    ok = 0
+    for line, ids in zip(lines, adapter.encode_batch(lines)):
+        try:
+            ok += _loose(adapter.decode(ids)) == _loose(line)
+        except Exception:  # noqa: BLE001 - a decoder that fails is not lossless
+            pass
+    return ok / len(lines)
 
 
 def script_of(text: str) -> str:

@@ -211,10 +211,14 @@ def _num(x: float) -> float | None:
 def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, baseline: str | None = None,
                       pivot: str = "eng_Latn", alpha: float = 2.5, progress: bool = True,
                       sample_languages: Sequence[str] | None = None, specs: Mapping[str, str] | None = None,
-                      return_frequencies: bool = False) -> dict:
+                      return_frequencies: bool = False, roundtrip_lines: int = 50,
+                      min_roundtrip: float = 0.95) -> dict:
     """Evaluate every tokenizer on every language of `corpus`; returns the report dict.
 
     `baseline` (a key of `tokenizers`; default the first) is the β of NSL; `pivot` the language of parity.
+    Ranks and wins count only tokenizers that decode at least `min_roundtrip` of the first
+    `roundtrip_lines` lines of a language back to the text (see `metrics.roundtrip_share`): a tokenizer
+    that drops information (`[UNK]`, stripped marks) is not shorter, it is lossy; its rank is null.
     With `return_frequencies`, `report["_frequencies"]` holds each tokenizer's id counts (numpy, not JSON).
     """
     from tokensmith.evaluate.loaders import as_adapter
@@ -277,6 +281,7 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
                 "bytes_per_token": M.bytes_per_token(tc.bytes, counts),
                 "chars_per_token": M.chars_per_token(tc.chars, counts),
                 "types_used": int((freqs > 0).sum()),
+                "roundtrip": M.roundtrip_share(adapters[n], lines[:roundtrip_lines]),
                 "renyi_efficiency": M.renyi_efficiency(freqs, max(2, adapters[n].vocab_size), alpha)
                 if tokens else float("nan"),
             }
@@ -298,9 +303,14 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
         bar.close()
     wall = time.perf_counter() - t_start
 
-    ranks = {code: _rank({n: languages[code][n]["tokens"] for n in names}) for code in codes}
+    def lossless(code: str, n: str) -> bool:
+        share = languages[code][n]["roundtrip"]
+        return share is None or share >= min_roundtrip
+
+    ranks = {code: _rank({n: languages[code][n]["tokens"] for n in names if lossless(code, n)}, names)
+             for code in codes}
     wins = {n: sum(1 for code in codes if ranks[code][n] == 1) for n in names}
-    groups = _groups(languages, language_info, names, codes)
+    groups = _groups(languages, language_info, names, codes, ranks, lossless)
     total_bytes = sum(language_info[c]["bytes"] for c in codes)
     tok_summary = {}
     for n in names:
@@ -342,13 +352,14 @@ def _sharing(n_langs: np.ndarray, n_total: int) -> dict[str, Any]:
             "single_language_types": int((used == 1).sum()), "all_language_types": int((n_langs == n_total).sum())}
 
 
-def _rank(tokens: Mapping[str, int]) -> dict[str, int]:
-    """Competition ranks, 1 = fewest tokens; ties share a rank.
+def _rank(tokens: Mapping[str, int], names: Sequence[str] | None = None) -> dict[str, int | None]:
+    """Competition ranks, 1 = fewest tokens; ties share a rank; `names` missing from `tokens` get None.
 
-    >>> _rank({"a": 10, "b": 5, "c": 10})
-    {'a': 2, 'b': 1, 'c': 2}
+    >>> _rank({"a": 10, "b": 5, "c": 10}, ["a", "b", "c", "d"])
+    {'a': 2, 'b': 1, 'c': 2, 'd': None}
     """
-    return {n: 1 + sum(1 for v in tokens.values() if v < t) for n, t in tokens.items()}
+    r = {n: 1 + sum(1 for v in tokens.values() if v < t) for n, t in tokens.items()}
+    return {n: r.get(n) for n in (names or list(tokens))}
 
 
 def _usage_curve(freqs: np.ndarray, vocab_size: int, points: int = 120) -> dict[str, list]:
@@ -362,7 +373,7 @@ def _usage_curve(freqs: np.ndarray, vocab_size: int, points: int = 120) -> dict[
             "share_of_vocab": [round(k / max(1, vocab_size), 6) for k in ks]}
 
 
-def _groups(languages: dict, info: dict, names: list[str], codes: list[str]) -> dict[str, Any]:
+def _groups(languages: dict, info: dict, names: list[str], codes: list[str], ranks: dict, lossless) -> dict[str, Any]:
     out: dict[str, Any] = {}
     present_india = [c for c in codes if c in _INDIA_CODES or info[c].get("india_8th_schedule")]
     groups = {"all": codes}
@@ -374,8 +385,7 @@ def _groups(languages: dict, info: dict, names: list[str], codes: list[str]) -> 
             g["mean"][n] = {m: _num(float(np.mean([languages[c][n][m] for c in gcodes
                                                     if languages[c][n][m] is not None] or [float("nan")])))
                             for m in ("nsl", "fertility", "parity", "bytes_per_token")}
-        g["wins"] = {n: sum(1 for c in gcodes if _rank({m: languages[c][m]["tokens"] for m in names})[n] == 1)
-                     for n in names}
+        g["wins"] = {n: sum(1 for c in gcodes if ranks[c][n] == 1) for n in names}
         out[gname] = g
     if present_india:
         by_lang: dict[str, list[str]] = {}
@@ -386,13 +396,16 @@ def _groups(languages: dict, info: dict, names: list[str], codes: list[str]) -> 
         lang_wins = {n: 0 for n in names}
         lang_ranks = {}
         for lang, have in by_lang.items():
-            r = _rank({n: sum(languages[c][n]["tokens"] for c in have) for n in names})
+            r = _rank({n: sum(languages[c][n]["tokens"] for c in have) for n in names
+                       if all(lossless(c, n) for c in have)}, names)
             lang_ranks[lang] = r
             for n in names:
                 lang_wins[n] += r[n] == 1
+        lossy = {n: [c for c in present_india if not lossless(c, n)] for n in names}
         out["india_8th_schedule"].update({
             "official_languages": 22, "covered": sorted(by_lang), "missing": sorted(set(INDIA_22) - set(by_lang)),
-            "language_wins": lang_wins, "language_ranks": lang_ranks})
+            "language_wins": lang_wins, "language_ranks": lang_ranks,
+            "lossy": {n: v for n, v in lossy.items() if v}})
     return out
 
 

@@ -133,9 +133,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             cells = []
             for n in names:
                 s = _fmt(row[n]["nsl"], "{:.3f}")
-                cells.append(f"**{s}**" if n in best else s)
+                cells.append(f"**{s}**" if n in best else s + ("†" if report["ranks"][code][n] is None else ""))
             lines.append(f"| {_lang_label(report, code)} | " + " | ".join(cells) + f" | {', '.join(best)} |")
         lw = india.get("language_wins", india["wins"])
+        lines += ["", "† lossy on this language (fewer than 95% of the sampled lines decode back to the text: "
+                  "`[UNK]`, lowercasing or stripped marks); not ranked."]
         lines += ["", "Languages won (of the covered official languages): "
                   + ", ".join(f"{n} {lw[n]}" for n in sorted(names, key=lambda n: -lw[n])) + ".", "",
                   "| mean over the group | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
@@ -226,7 +228,7 @@ body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f0f0f0}td.l,th.l{text-align:left}
-td.best{font-weight:bold;background:#e6f4e6}
+td.best{font-weight:bold;background:#e6f4e6}td.lossy{color:#999;font-style:italic}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 .split{font-family:monospace;font-size:14px;line-height:1.9;white-space:pre-wrap;word-break:break-all}
 .split span{border-radius:3px;padding:1px 0;margin-right:1px}
@@ -267,6 +269,8 @@ def render_html(report: Mapping[str, Any]) -> str:
                      + ". Languages won: " + _e(", ".join(f"{n} {lw[n]}" for n in sorted(names, key=lambda n: -lw[n])))
                      + ".</p>")
         parts.append(_html_table(report, india["languages"], "nsl", "india"))
+        parts.append("<p class='note'>Grey italics: lossy on that language (fewer than 95% of sampled lines decode "
+                     "back to the text), not ranked. Green: fewest tokens among the lossless tokenizers.</p>")
     for pid, title, uri in _plots(report):
         parts.append(f"<figure id='{pid}'><img alt='{_e(title)}' src='{uri}'><figcaption class='note'>{_e(title)}"
                      "</figcaption></figure>")
@@ -300,7 +304,8 @@ def _html_table(report: Mapping[str, Any], codes: Sequence[str], key: str, tid: 
     for code in codes:
         r = report["languages"][code]
         best = {n for n in names if report["ranks"][code][n] == 1}
-        cells = "".join(f"<td class='{'best' if n in best else ''}'>{_fmt(r[n][key], fmt)}</td>" for n in names)
+        cells = "".join(f"<td class='{'best' if n in best else 'lossy' if report['ranks'][code][n] is None else ''}'>"
+                        f"{_fmt(r[n][key], fmt)}</td>" for n in names)
         rows.append(f"<tr><td class='l'>{_e(_lang_label(report, code))}</td>{cells}</tr>")
     rows.append("</table>")
     return "".join(rows)
