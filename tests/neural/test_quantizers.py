@@ -57,8 +57,9 @@ def test_contract(name, tmp_path):
         assert idx is None
         with pytest.raises(ConfigError):
             q.indices_to_codes(torch.zeros(1, dtype=torch.long))
-        assert q.codes_used == 0
+        assert q.codes_used == 0 and q.bits_per_token is None
     else:
+        assert q.bits_per_token > 0
         assert idx.dtype == torch.long and (idx >= 0).all()
         expected = {"rvq": (2, 6, 3), "grouped_res": (2, 6, 2), "msrvq": (2, 1 + 4 + 16)}.get(name, (2, 6))
         assert tuple(idx.shape) == expected

@@ -120,6 +120,11 @@ class Quantizer(nn.Module):
         p = h[h > 0] / total
         return float(torch.exp(-(p * p.log()).sum()))
 
+    @property
+    def bits_per_token(self) -> Optional[float]:
+        """log2 of the number of distinct ids one position can take (None for continuous bottlenecks)."""
+        return math.log2(self.codebook_size) if self.codebook_size else None
+
     def stats(self) -> dict:
         size = self.codebook_size
         used = self.codes_used

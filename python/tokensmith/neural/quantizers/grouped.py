@@ -8,6 +8,8 @@ Bits per position = Σ_g log2 K.
 
 from __future__ import annotations
 
+import math
+
 
 import torch
 from torch import nn
@@ -89,6 +91,11 @@ class GroupedVQ(Quantizer):
     def indices_to_codes(self, indices: torch.Tensor) -> torch.Tensor:
         per_group = self.split(indices) if self.flat_indices else indices
         return torch.cat([q.indices_to_codes(per_group[..., g]) for g, q in enumerate(self.quantizers)], -1)
+
+    @property
+    def bits_per_token(self) -> float:
+        """Σ_g log2 K per level, times the residual levels."""
+        return self.groups * self.num_residual * math.log2(self.group_codebook_size)
 
     @property
     def codes_used(self) -> int:

@@ -1,8 +1,9 @@
 """Lookup-free quantization — Yu et al. 2024, "Language Model Beats Diffusion: Tokenizer is Key to
 Visual Generation" (MAGVIT-v2), §3.1.
 
-`q = sign(z) ∈ {−1, 1}^d` (sign(0) = +1) with a straight-through gradient; index `Σ_i 1[q_i > 0]·2^i`;
-implicit codebook 2^d. Loss (eq. 5): commitment `β||z − sg(q)||²` plus the entropy penalty
+`q = sign(z) ∈ {−1, 1}^d` (sign(0) = +1) with a straight-through gradient; index `Σ_i 1[q_i > 0]·2^i`
+(bit i weighs 2^i; lucidrains/vector-quantize-pytorch uses the reverse bit order — codes agree, ids
+are bit-reversed); implicit codebook 2^d. Loss (eq. 5): commitment `β||z − sg(q)||²` plus the entropy penalty
 `E[H(p(q|z))] − γ·H(E[p(q|z)])`. We use the per-bit factorisation of the code distribution,
 `p(bit_i = 1 | z) = σ(4·c·z_i/τ)` (the softmax over ±c codes factorises per bit), and approximate the
 codebook entropy by the sum of per-bit entropies of the batch-mean bit probabilities (an upper bound;

@@ -9,6 +9,7 @@ so one model serves L bitrates; skipped levels get index −1. Indices: (..., L)
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Optional
 
@@ -98,6 +99,11 @@ class ResidualVQ(Quantizer):
             code = code * (idx >= 0).unsqueeze(-1).to(code.dtype)
             total = code if total is None else total + code
         return self.project_out(total)
+
+    @property
+    def bits_per_token(self) -> float:
+        """All L levels: L·log2 K (fewer with quantizer dropout at inference: n·log2 K)."""
+        return self.num_quantizers * math.log2(self.codebook_size)
 
     # usage is tracked per level by the inner quantizers
     @property

@@ -11,6 +11,8 @@ As τ → 0 the mixture tends to the hard code e_{argmax}.
 
 from __future__ import annotations
 
+import math
+
 from typing import Optional
 
 import torch
@@ -118,6 +120,11 @@ class SoftVQ(Quantizer):
         seg = self._segments(indices.shape[-1])
         book = torch.arange(self.num_codebooks, device=indices.device).repeat_interleave(seg)
         return self.project_out(codes[book.expand_as(indices), indices])
+
+    @property
+    def bits_per_token(self) -> float:
+        """log2 K of the discrete (argmax) view; the forward output itself is continuous."""
+        return math.log2(self.codebook_size)
 
     def stats(self) -> dict:
         out = super().stats()
