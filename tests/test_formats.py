@@ -76,6 +76,12 @@ def golden_data() -> BpeData:
     return tiny_bpe(GOLDEN_TEXT * 3, merges=24)
 
 
+@pytest.fixture(scope="module")
+def multilingual_data(flores_lines) -> BpeData:
+    """A small BPE over some of every script in the kit (plain Python, so kept small)."""
+    return tiny_bpe(flores_lines[::4] + GOLDEN_TEXT, merges=150)
+
+
 # -- tokenizer.json -----------------------------------------------------------------------------
 
 def test_tokenizer_json_matches_golden_file(golden_data, tmp_path):
@@ -95,11 +101,11 @@ def test_tokenizer_json_has_no_extra_keys_and_config_is_beside_it(golden_data):
     assert cfg["tokensmith"]["config"] == {"pattern": "o200k"} and cfg["eos_token"] == "<|endoftext|>"
 
 
-def test_written_file_loads_in_tokenizers_and_transformers_with_our_ids(golden_data, flores_lines, tmp_path):
+def test_written_file_loads_in_tokenizers_and_transformers_with_our_ids(multilingual_data, flores_lines, tmp_path):
     import tokenizers
     import transformers
 
-    data = tiny_bpe([line for line in flores_lines] + GOLDEN_TEXT, merges=300)
+    data = multilingual_data
     hf.save_dir(data, tmp_path / "tok")
     ours = ReferenceEncoder(data)
     stock = tokenizers.Tokenizer.from_file(str(tmp_path / "tok" / "tokenizer.json"))
@@ -198,8 +204,8 @@ def test_rank_file_needs_a_pattern():
         tk_format.ranks_to_data(ranks, pattern="o200", source="x.tiktoken")
 
 
-def test_rank_file_round_trip_and_encoding(golden_data, flores_lines, tmp_path):
-    data = tiny_bpe(flores_lines + GOLDEN_TEXT, merges=200)
+def test_rank_file_round_trip_and_encoding(multilingual_data, flores_lines, tmp_path):
+    data = BpeData(**multilingual_data.__dict__)
     ranks = tk_format.data_to_ranks(data)
     tk_format.write_ranks(ranks, tmp_path / "t.tiktoken")
     first = (tmp_path / "t.tiktoken").read_text().splitlines()[0].split()

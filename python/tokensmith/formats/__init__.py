@@ -31,6 +31,8 @@ class BpeData:
     """Token id -> the bytes it decodes to (special tokens: their UTF-8 text)."""
     merges: list[tuple[int, int]]
     """Merges in priority order: ``(left_id, right_id)``; the result is the id whose bytes are the concatenation."""
+    merge_priority: list[int] | None = None
+    """Priority of each merge when several share one (rank files: the rank of the merged token); None: the index."""
     special_tokens: dict[str, int] = field(default_factory=dict)
     """Special token text -> id. Text that spells one is matched as a whole, never merged."""
     pattern: str | None = None

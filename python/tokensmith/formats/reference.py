@@ -45,7 +45,8 @@ class ReferenceEncoder:
         self.data = data
         self.token_ids = data.token_to_id()
         self.ranks: dict[tuple[int, int], tuple[int, int]] = {}
-        for rank, (a, b) in enumerate(data.merges):
+        priority = data.merge_priority or range(len(data.merges))
+        for rank, (a, b) in zip(priority, data.merges):
             result = self.token_ids[data.vocab[a] + data.vocab[b]]  # type: ignore[operator]
             self.ranks.setdefault((a, b), (rank, result))
         regex_text = _pattern_regex(data.pattern)

@@ -5,9 +5,8 @@ merge priority (lower merges first). It stores no pattern and no special tokens,
 ``pattern=`` (a name such as ``"o200k"`` or a regex); the special tokens of the well-known OpenAI/Meta
 files are added when the file is recognised by its size.
 
-Ranks carry no explicit merges. ``merges_from_ranks`` recovers, for each multi-byte token, the pair
-tiktoken's own algorithm would merge last when it spells that token with lower-ranked tokens only;
-a merge-list BPE with those merges encodes exactly like tiktoken.
+Ranks carry no explicit merges: ``merges_from_ranks`` lists every split of every token into two ranked
+tokens, with the token's rank as the merge priority, which is exactly tiktoken's rule.
 """
 
 from __future__ import annotations
@@ -86,32 +85,26 @@ def write_ranks(ranks: dict[bytes, int], path: str | Path) -> None:
             f.write(base64.b64encode(token) + b" " + str(rank).encode() + b"\n")
 
 
-def _bpe_parts(ranks: dict[bytes, int], token: bytes, max_rank: int) -> list[bytes]:
-    """tiktoken's merge loop on ``token`` using only ranks below ``max_rank``."""
-    parts = [token[i:i + 1] for i in range(len(token))]
-    while len(parts) > 1:
-        best, best_rank = -1, max_rank
-        for i in range(len(parts) - 1):
-            r = ranks.get(parts[i] + parts[i + 1])
-            if r is not None and r < best_rank:
-                best, best_rank = i, r
-        if best < 0:
-            break
-        parts[best:best + 2] = [parts[best] + parts[best + 1]]
-    return parts
+def merges_from_ranks(ranks: dict[bytes, int]) -> tuple[list[tuple[bytes, bytes]], list[int]]:
+    """Every split of every multi-byte token into two ranked tokens, with the token's rank as priority.
 
-
-def merges_from_ranks(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
-    """Merges in rank order: for every multi-byte token, the two tokens tiktoken joins last to spell it."""
+    tiktoken merges the adjacent pair whose concatenation has the lowest rank (leftmost on a tie), so a
+    merge table holding all such splits at the concatenation's rank reproduces it exactly.
+    """
     merges: list[tuple[bytes, bytes]] = []
-    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+    priority: list[int] = []
+    items = list(ranks.items())
+    if any(items[i][1] > items[i + 1][1] for i in range(len(items) - 1)):
+        items.sort(key=lambda kv: kv[1])
+    for token, rank in items:
         if len(token) < 2:
             continue
-        parts = _bpe_parts(ranks, token, rank)
-        if len(parts) != 2:
-            continue  # unreachable token: tiktoken can never produce it from lower ranks either
-        merges.append((parts[0], parts[1]))
-    return merges
+        for cut in range(1, len(token)):
+            left, right = token[:cut], token[cut:]
+            if left in ranks and right in ranks:
+                merges.append((left, right))
+                priority.append(rank)
+    return merges, priority
 
 
 def _resolve_pattern(pattern: str | None, path: Any) -> str:
@@ -140,10 +133,11 @@ def ranks_to_data(ranks: dict[bytes, int], *, pattern: str | None, special_token
         if vocab[i] is not None:
             raise FormatError(f"{source}: special token {text!r} id {i} collides with a ranked token")
         vocab[i] = text.encode("utf-8")
-    merges = [(ranks[a], ranks[b]) for a, b in merges_from_ranks(ranks)]
+    pairs, priority = merges_from_ranks(ranks)
+    merges = [(ranks[a], ranks[b]) for a, b in pairs]
     # tiktoken looks a whole piece up before merging; ignore_merges does the same.
-    return BpeData(vocab=vocab, merges=merges, special_tokens=dict(special_tokens), pattern=pattern,
-                   units="bytes", ignore_merges=True, source=source)
+    return BpeData(vocab=vocab, merges=merges, merge_priority=priority, special_tokens=dict(special_tokens),
+                   pattern=pattern, units="bytes", ignore_merges=True, source=source)
 
 
 def data_to_ranks(data: BpeData) -> dict[bytes, int]:
