@@ -417,3 +417,27 @@ def test_package_docstring_example():
     torch.manual_seed(0)
     result = doctest.testmod(tokensmith.neural, verbose=False)
     assert result.attempted >= 6 and result.failed == 0
+
+
+def _dpc_knn_reference(x, n_keep, k, noise):
+    """Slow loop version of HoT's DPC-kNN; `noise` replays the tie-breaking jitter."""
+    n, c = x.shape
+    d = [[math.dist(x[i].tolist(), x[j].tolist()) / math.sqrt(c) for j in range(n)] for i in range(n)]
+    rho = [math.exp(-sum(v * v for v in sorted(d[i])[:k]) / k) + noise[i] for i in range(n)]
+    dmax = max(max(row) for row in d)
+    delta = [min([d[i][j] for j in range(n) if rho[j] > rho[i]], default=dmax) for i in range(n)]
+    score = [rho[i] * delta[i] for i in range(n)]
+    return sorted(sorted(range(n), key=lambda i: -score[i])[:n_keep])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dpc_knn_matches_slow_reference(seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, 15, 3, generator=g) * torch.rand(1, 15, 1, generator=g) * 3
+    # k = 2 makes mutual nearest neighbours exact density ties that only the fp32 jitter separates
+    for k in (3, 4):
+        torch.manual_seed(seed)
+        idx, _ = N.dpc_knn(x, 4, k=k)
+        torch.manual_seed(seed)
+        noise = (torch.rand(1, 15) * 1e-6)[0].tolist()
+        assert idx[0].tolist() == _dpc_knn_reference(x[0].double(), 4, k, noise)
