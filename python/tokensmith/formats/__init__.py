@@ -62,6 +62,45 @@ class BpeData:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
+    def core_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``tokensmith._core.BpeModel`` that encode exactly as this data says.
+
+        With ``merge_priority`` (rank files, SentencePiece) the engine gets a rank per id, which it
+        applies to every split of a token (tiktoken's rule, leftmost on a tie); otherwise the merge pairs.
+        """
+        if self.units == "chars_byte_fallback" and self.byte_fallback and len(self.byte_fallback) != 256:
+            raise FormatError(f"{self.source}: byte fallback needs all 256 <0xXX> pieces, "
+                              f"found {len(self.byte_fallback)}")
+        from tokensmith.formats.hf import _pattern_regex
+
+        pattern = self.pattern
+        if pattern is not None:
+            from tokensmith.config import known_patterns
+
+            if pattern not in known_patterns():
+                pattern = _pattern_regex(pattern)
+        kwargs: dict[str, Any] = {
+            "vocab": [t if t is not None else b"" for t in self.vocab],
+            "pattern": None if pattern in (None, "none") else pattern,
+            "normalization": self.normalization,
+            "special_tokens": dict(self.special_tokens),
+            "ignore_merges": self.ignore_merges,
+            "units": self.units,
+        }
+        if self.units == "chars_byte_fallback" and self.byte_fallback:
+            kwargs["byte_fallback_ids"] = [self.byte_fallback[b] for b in range(256)]
+        if self.merge_priority is None:
+            kwargs["merges"] = [tuple(m) for m in self.merges]
+        else:
+            never = 2**32 - 1
+            ranks = [never] * len(self.vocab)
+            ids = self.token_to_id()
+            for (a, b), priority in zip(self.merges, self.merge_priority):
+                result = ids[self.vocab[a] + self.vocab[b]]  # type: ignore[operator]
+                ranks[result] = min(ranks[result], priority)
+            kwargs["ranks"] = ranks
+        return kwargs
+
     def token_to_id(self) -> dict[bytes, int]:
         """bytes -> id for ordinary tokens (special tokens excluded)."""
         specials = set(self.special_tokens.values()) | set(self.control_ids)

@@ -5,8 +5,8 @@ The fields read (``sentencepiece_model.proto``): ``ModelProto.pieces`` (1: piece
 2 precompiled_charsmap, 3 add_dummy_prefix, 4 remove_extra_whitespaces, 5 escape_whitespaces).
 
 SentencePiece BPE joins, again and again, the adjacent pair whose concatenation is the highest-scoring
-piece. As a merge list: every split ``(left, right)`` of every piece into two pieces, ordered by the
-piece's score. Characters with no piece become ``<0xXX>`` byte pieces (byte fallback) or ``<unk>``.
+piece (leftmost on a tie). As merges: every split ``(left, right)`` of every piece into two pieces, with
+the piece's place in score order as the shared priority. Characters with no piece become ``<0xXX>`` byte pieces (byte fallback) or ``<unk>``.
 Spaces become ``▁`` and, with ``add_dummy_prefix``, one ``▁`` is put in front of the text.
 Unigram models are refused: their encoding is a Viterbi search, not merges.
 """
@@ -164,13 +164,15 @@ def model_to_data(model: SentencePieceModel, source: str = "tokenizer.model") ->
     # Every split of a piece into two pieces is a merge, prioritised by the piece's score (ties: id).
     order = sorted(piece_ids.items(), key=lambda kv: (-model.pieces[kv[1]][1], kv[1]))
     merges: list[tuple[int, int]] = []
-    for piece, _i in order:
+    priority: list[int] = []
+    for rank, (piece, _i) in enumerate(order):
         for cut in range(1, len(piece)):
             left, right = piece_ids.get(piece[:cut]), piece_ids.get(piece[cut:])
             if left is not None and right is not None:
                 merges.append((left, right))
+                priority.append(rank)
     return BpeData(
-        vocab=vocab, merges=merges, special_tokens=specials, pattern=None, normalization="none",
+        vocab=vocab, merges=merges, merge_priority=priority, special_tokens=specials, pattern=None, normalization="none",
         units="chars_byte_fallback", space_replacement=SPACE if model.escape_whitespaces else None,
         add_dummy_prefix=model.add_dummy_prefix,
         unk_id=model.unk_id if model.unk_id < len(vocab) else None,
