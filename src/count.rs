@@ -1,1 +1,446 @@
-//! placeholder (owner: helper A, see docs/DEVELOPING.md)
+//! Word counting: normalize, pretokenize, count each piece's UTF-8 bytes with 64-bit counts.
+//!
+//! `WordCounts::count_texts_parallel` splits the input into chunks of about `CHUNK_BYTES`, counts each
+//! chunk on a local rayon pool of `num_threads` workers and merges the per-worker tables. Long texts
+//! are cut only at positions where the named pattern is guaranteed to start a new piece (see
+//! `safe_cut`), so the counts equal a sequential count exactly.
+//!
+//! # File format (version 1), little-endian
+//! ```text
+//! magic    8 bytes   b"TSWCOUNT"
+//! version  u32       1
+//! flags    u32       0 (reserved)
+//! entries  u64       number of entries N
+//! N times: len u32, `len` bytes of the piece, count u64     (sorted by piece bytes)
+//! checksum u64       FNV-1a 64 of every byte before it
+//! ```
+//! `load` rejects another magic, an unknown version, a bad checksum, truncation, trailing bytes,
+//! duplicate pieces and zero counts with a Format error.
+
+use std::fs;
+use std::path::Path;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::error::{CoreError, Result};
+use crate::normalize::Normalizer;
+use crate::pretokenize::Pretokenizer;
+
+/// Target size of one unit of parallel work, in bytes.
+pub const CHUNK_BYTES: usize = 1 << 20;
+const MAGIC: &[u8; 8] = b"TSWCOUNT";
+const VERSION: u32 = 1;
+
+/// Piece bytes → number of occurrences.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WordCounts {
+    counts: FxHashMap<Vec<u8>, u64>,
+}
+
+impl WordCounts {
+    pub fn new() -> WordCounts {
+        WordCounts::default()
+    }
+
+    /// Count the pieces of `text` (normalized, then pretokenized).
+    pub fn add_text(&mut self, pretokenizer: &Pretokenizer, normalizer: &Normalizer, text: &str) {
+        let normalized = normalizer.normalize(text);
+        let counts = &mut self.counts;
+        pretokenizer.for_each_piece(&normalized, |piece| bump(counts, piece.as_bytes(), 1));
+    }
+
+    /// Add `count` occurrences of one piece.
+    pub fn add_piece(&mut self, piece: &[u8], count: u64) {
+        if count > 0 {
+            bump(&mut self.counts, piece, count);
+        }
+    }
+
+    /// Count many texts on `num_threads` workers (0: one per core). Equal to adding them one by one.
+    pub fn count_texts_parallel(
+        texts: &[String],
+        pretokenizer: &Pretokenizer,
+        normalizer: &Normalizer,
+        num_threads: usize,
+    ) -> WordCounts {
+        let chunks = plan_chunks(texts, pretokenizer, CHUNK_BYTES);
+        let count_all = || count_chunks(texts, &chunks, pretokenizer, normalizer);
+        if num_threads == 1 || chunks.len() <= 1 {
+            return sequential(texts, &chunks, pretokenizer, normalizer);
+        }
+        match rayon::ThreadPoolBuilder::new().num_threads(num_threads).build() {
+            Ok(pool) => pool.install(count_all),
+            Err(_) => sequential(texts, &chunks, pretokenizer, normalizer),
+        }
+    }
+
+    /// Add every count of `other` to this table.
+    pub fn merge(&mut self, other: WordCounts) {
+        if other.counts.len() > self.counts.len() {
+            let smaller = std::mem::replace(&mut self.counts, other.counts);
+            absorb(&mut self.counts, smaller);
+        } else {
+            absorb(&mut self.counts, other.counts);
+        }
+    }
+
+    /// Number of distinct pieces.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Sum of all counts.
+    pub fn total(&self) -> u64 {
+        self.counts.values().fold(0u64, |sum, &c| sum.saturating_add(c))
+    }
+
+    /// The count of one piece (0 when absent).
+    pub fn get(&self, piece: &[u8]) -> u64 {
+        self.counts.get(piece).copied().unwrap_or(0)
+    }
+
+    /// Every (piece, count), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.counts.iter().map(|(k, &v)| (k.as_slice(), v))
+    }
+
+    /// The underlying table.
+    pub fn as_map(&self) -> &FxHashMap<Vec<u8>, u64> {
+        &self.counts
+    }
+
+    /// The table itself.
+    pub fn into_map(self) -> FxHashMap<Vec<u8>, u64> {
+        self.counts
+    }
+
+    /// Every (piece, count), most frequent first; ties by piece bytes (deterministic).
+    pub fn sorted_items(&self) -> Vec<(&[u8], u64)> {
+        let mut items: Vec<(&[u8], u64)> = self.iter().collect();
+        items.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        items
+    }
+
+    /// The `n` most frequent pieces (ties by piece bytes).
+    pub fn most_common(&self, n: usize) -> Vec<(&[u8], u64)> {
+        let mut items = self.sorted_items();
+        items.truncate(n);
+        items
+    }
+
+    /// The table in the documented binary format.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut keys: Vec<&Vec<u8>> = self.counts.keys().collect();
+        keys.sort_unstable();
+        let body: usize = keys.iter().map(|k| k.len() + 12).sum();
+        let mut out = Vec::with_capacity(32 + body);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
+        for key in keys {
+            out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            out.extend_from_slice(key);
+            out.extend_from_slice(&self.counts[key].to_le_bytes());
+        }
+        let checksum = fnv1a64(&out);
+        out.extend_from_slice(&checksum.to_le_bytes());
+        out
+    }
+
+    /// Parse the binary format; anything else is a Format error.
+    pub fn from_bytes(data: &[u8]) -> Result<WordCounts> {
+        let mut reader = Reader::new(data)?;
+        let n = reader.header()?;
+        let mut counts = FxHashMap::default();
+        counts.reserve(n.min(data.len() / 12));
+        for _ in 0..n {
+            let (piece, count) = reader.entry()?;
+            if count == 0 {
+                return Err(format_error("an entry has count 0"));
+            }
+            if counts.insert(piece.to_vec(), count).is_some() {
+                return Err(format_error("a piece appears twice"));
+            }
+        }
+        reader.finish()?;
+        Ok(WordCounts { counts })
+    }
+
+    /// Write the table to `path` atomically (a temporary file beside it, then a rename).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        fs::write(&tmp, self.to_bytes())?;
+        fs::rename(&tmp, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            CoreError::Io(e)
+        })
+    }
+
+    /// Read a table written by `save`.
+    pub fn load(path: impl AsRef<Path>) -> Result<WordCounts> {
+        let path = path.as_ref();
+        let data = fs::read(path)?;
+        WordCounts::from_bytes(&data).map_err(|e| match e {
+            CoreError::Format(m) => CoreError::Format(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+}
+
+fn bump(counts: &mut FxHashMap<Vec<u8>, u64>, piece: &[u8], by: u64) {
+    if let Some(count) = counts.get_mut(piece) {
+        *count = count.saturating_add(by);
+    } else {
+        counts.insert(piece.to_vec(), by);
+    }
+}
+
+fn absorb(into: &mut FxHashMap<Vec<u8>, u64>, from: FxHashMap<Vec<u8>, u64>) {
+    into.reserve(from.len() / 2);
+    for (piece, count) in from {
+        let slot = into.entry(piece).or_insert(0);
+        *slot = slot.saturating_add(count);
+    }
+}
+
+/// One unit of work: bytes `start..end` of text `text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk {
+    text: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Group small texts and cut long ones so that each chunk holds about `target` bytes.
+fn plan_chunks(texts: &[String], pretokenizer: &Pretokenizer, target: usize) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let mut start = 0;
+        while text.len() - start > target {
+            match pretokenizer.safe_cut(text, start + target) {
+                Some(cut) if cut > start && cut < text.len() => {
+                    chunks.push(Chunk { text: i, start, end: cut });
+                    start = cut;
+                }
+                _ => break,
+            }
+        }
+        chunks.push(Chunk { text: i, start, end: text.len() });
+    }
+    chunks
+}
+
+fn count_chunk(map: &mut FxHashMap<Vec<u8>, u64>, texts: &[String], chunk: &Chunk,
+               pretokenizer: &Pretokenizer, normalizer: &Normalizer) {
+    let raw = &texts[chunk.text][chunk.start..chunk.end];
+    let normalized = normalizer.normalize(raw);
+    pretokenizer.for_each_piece(&normalized, |piece| bump(map, piece.as_bytes(), 1));
+}
+
+fn sequential(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
+              normalizer: &Normalizer) -> WordCounts {
+    let mut counts = FxHashMap::default();
+    for chunk in chunks {
+        count_chunk(&mut counts, texts, chunk, pretokenizer, normalizer);
+    }
+    WordCounts { counts }
+}
+
+fn count_chunks(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
+                normalizer: &Normalizer) -> WordCounts {
+    // Batches of about CHUNK_BYTES: many tiny texts must not become many tiny tasks.
+    let batches = batch_chunks(texts, chunks, CHUNK_BYTES);
+    batches
+        .par_iter()
+        .fold(WordCounts::new, |mut acc, batch| {
+            for chunk in *batch {
+                count_chunk(&mut acc.counts, texts, chunk, pretokenizer, normalizer);
+            }
+            acc
+        })
+        .reduce(WordCounts::new, |mut a, b| {
+            a.merge(b);
+            a
+        })
+}
+
+fn batch_chunks<'c>(texts: &[String], chunks: &'c [Chunk], target: usize) -> Vec<&'c [Chunk]> {
+    let _ = texts;
+    let mut batches = Vec::new();
+    let (mut first, mut bytes) = (0, 0);
+    for (i, chunk) in chunks.iter().enumerate() {
+        bytes += chunk.end - chunk.start + 1;
+        if bytes >= target {
+            batches.push(&chunks[first..=i]);
+            first = i + 1;
+            bytes = 0;
+        }
+    }
+    if first < chunks.len() {
+        batches.push(&chunks[first..]);
+    }
+    batches
+}
+
+fn fnv1a64(data: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+fn format_error(what: &str) -> CoreError {
+    CoreError::Format(format!(
+        "corrupt word-count file ({what}); re-create it with WordCounts.save"
+    ))
+}
+
+/// Bounds-checked reader over the binary format.
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8]) -> Result<Reader<'a>> {
+        if data.len() < MAGIC.len() || &data[..MAGIC.len()] != MAGIC {
+            return Err(CoreError::Format(
+                "not a tokensmith word-count file (bad magic); pass a file written by WordCounts.save".into(),
+            ));
+        }
+        if data.len() < 32 {
+            return Err(format_error("truncated header"));
+        }
+        let (body, tail) = data.split_at(data.len() - 8);
+        let stored = u64::from_le_bytes(tail.try_into().map_err(|_| format_error("truncated"))?);
+        if fnv1a64(body) != stored {
+            return Err(format_error("checksum mismatch"));
+        }
+        Ok(Reader { data: body, pos: MAGIC.len() })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
+        let end = end.ok_or_else(|| format_error("truncated"))?;
+        let out = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    /// Checks version and flags; returns the number of entries.
+    fn header(&mut self) -> Result<usize> {
+        let version = self.u32()?;
+        if version != VERSION {
+            return Err(CoreError::Format(format!(
+                "word-count file version {version} is not supported (this build reads version {VERSION}); \
+                 re-count with this version"
+            )));
+        }
+        if self.u32()? != 0 {
+            return Err(format_error("unknown flags"));
+        }
+        let n = self.u64()?;
+        usize::try_from(n).map_err(|_| format_error("entry count too large"))
+    }
+
+    fn entry(&mut self) -> Result<(&'a [u8], u64)> {
+        let len = self.u32()? as usize;
+        let piece = self.take(len)?;
+        let count = self.u64()?;
+        Ok((piece, count))
+    }
+
+    fn finish(&self) -> Result<()> {
+        if self.pos != self.data.len() {
+            return Err(format_error("trailing bytes"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(texts: &[&str], pattern: &str, threads: usize) -> WordCounts {
+        let texts: Vec<String> = texts.iter().map(|s| s.to_string()).collect();
+        let p = Pretokenizer::new(pattern).unwrap();
+        WordCounts::count_texts_parallel(&texts, &p, &Normalizer::None, threads)
+    }
+
+    #[test]
+    fn counts_pieces() {
+        let wc = count(&["the cat the dog", "the"], "gpt2", 1);
+        assert_eq!(wc.get(b" the"), 1);
+        assert_eq!(wc.get(b"the"), 2);
+        assert_eq!(wc.get(b" cat"), 1);
+        assert_eq!(wc.total(), 5);
+        assert_eq!(wc.len(), 4);
+    }
+
+    #[test]
+    fn parallel_equals_sequential_on_long_text() {
+        let line = "Hello  world, it's 2024!\n  x\r\n\n";
+        let long: String = line.repeat(CHUNK_BYTES / line.len() * 3);
+        for pattern in ["gpt2", "cl100k", "o200k", "llama3", "superbpe_stage1", "superbpe_stage2", "whitespace"] {
+            let a = count(&[&long], pattern, 1);
+            let b = count(&[&long], pattern, 3);
+            let mut seq = WordCounts::new();
+            seq.add_text(&Pretokenizer::new(pattern).unwrap(), &Normalizer::None, &long);
+            assert_eq!(a, seq, "{pattern}");
+            assert_eq!(b, seq, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn merge_adds_counts() {
+        let mut a = count(&["a b"], "gpt2", 1);
+        a.merge(count(&["b b c"], "gpt2", 1));
+        assert_eq!(a.get(b" b"), 2);
+        assert_eq!(a.get(b"b"), 1);
+        assert_eq!(a.get(b"a"), 1);
+        assert_eq!(a.total(), 5);
+    }
+
+    #[test]
+    fn bytes_round_trip_and_reject_corruption() {
+        let wc = count(&["one two two three three three"], "gpt2", 1);
+        let bytes = wc.to_bytes();
+        assert_eq!(WordCounts::from_bytes(&bytes).unwrap(), wc);
+        let mut flipped = bytes.clone();
+        flipped[20] ^= 1;
+        assert!(matches!(WordCounts::from_bytes(&flipped), Err(CoreError::Format(_))));
+        assert!(matches!(WordCounts::from_bytes(&bytes[..bytes.len() - 3]), Err(CoreError::Format(_))));
+        assert!(matches!(WordCounts::from_bytes(b"{\"json\": 1}"), Err(CoreError::Format(_))));
+        assert!(matches!(WordCounts::from_bytes(b""), Err(CoreError::Format(_))));
+    }
+
+    #[test]
+    fn most_common_orders_by_count_then_bytes() {
+        let wc = count(&["b a b c c"], "whitespace", 1);
+        let top = wc.most_common(2);
+        assert_eq!(top, vec![(&b" c"[..], 2), (&b" a"[..], 1)]);
+    }
+}
