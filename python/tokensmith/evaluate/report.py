@@ -177,6 +177,8 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     names = list(report["tokenizers"])
     langs = report["languages"]
     out = []
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    color = {n: cmap(i % cmap.N) for i, n in enumerate(names)}
     india = report["groups"].get("india_8th_schedule")
     bar_codes = india["languages"] if india else list(langs)[:40]
     for key, label in (("nsl", f"NSL vs {report['baseline']} (lower is shorter)"),
@@ -186,7 +188,7 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         x = np.arange(len(bar_codes))
         for j, n in enumerate(names):
             vals = [langs[c][n][key] if langs[c][n][key] is not None else 0 for c in bar_codes]
-            ax.bar(x + j * width - 0.4 + width / 2, vals, width, label=n)
+            ax.bar(x + j * width - 0.4 + width / 2, vals, width, label=n, color=color[n])
         ax.set_xticks(x)
         ax.set_xticklabels(bar_codes, rotation=60, ha="right", fontsize=8)
         ax.set_ylabel(key)
@@ -212,7 +214,7 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     for n in names:
         curve = report["tokenizers"][n]["usage_curve"]
         if curve["k"]:
-            ax.plot(curve["k"], curve["coverage"], label=f"{n} ({report['tokenizers'][n]['types_used']:,} of "
+            ax.plot(curve["k"], curve["coverage"], color=color[n], label=f"{n} ({report['tokenizers'][n]['types_used']:,} of "
                                                          f"{report['tokenizers'][n]['vocab_size']:,} types used)")
     ax.set_xscale("log")
     ax.set_xlabel("k most frequent token types")
