@@ -20,6 +20,7 @@ def _make(name):
         "vq_cos_proj": lambda: N.VectorQuantizer(d, 16, codebook_dim=4, use_cosine=True, entropy_weight=0.1),
         "vq_ema": lambda: N.VectorQuantizer(d, 16, ema=True, kmeans_init=True, threshold_dead_code=0.5, anchor_refresh=True),
         "vq_rot": lambda: N.VectorQuantizer(d, 16, rotation_trick=True),
+        "vq_simvq": lambda: N.VectorQuantizer(d, 16, simvq=True, use_cosine=True),
         "rvq": lambda: N.ResidualVQ(d, 3, 16, quantize_dropout=True),
         "grouped": lambda: N.GroupedVQ(d, 2, 8),
         "grouped_res": lambda: N.GroupedVQ(d, 2, 8, num_residual=2),
@@ -34,7 +35,7 @@ def _make(name):
     }[name]()
 
 
-ALL = ["vq", "vq_cos_proj", "vq_ema", "vq_rot", "rvq", "grouped", "grouped_res", "fsq", "lfq", "bsq",
+ALL = ["vq", "vq_cos_proj", "vq_ema", "vq_rot", "vq_simvq", "rvq", "grouped", "grouped_res", "fsq", "lfq", "bsq",
        "softvq", "kl", "sigma_vae", "nnt", "msrvq"]
 CONTINUOUS = {"kl", "sigma_vae"}
 
@@ -281,6 +282,21 @@ def test_ema_codebook_tracks_cluster_means():
     assert not vq.codebook.requires_grad
     d = torch.cdist(centres, vq.codebook.detach()).min(-1).values
     assert (d < 0.2).all()
+
+
+def test_simvq_moves_every_code_through_the_linear_map():
+    torch.manual_seed(0)
+    vq = N.VectorQuantizer(4, 32, simvq=True).train()
+    _, idx, aux = vq(torch.randn(3, 4))
+    aux.backward()
+    assert vq.codebook.grad is None and vq.code_map.weight.grad.abs().sum() > 0
+    before = vq.codes().detach().clone()
+    with torch.no_grad():
+        vq.code_map.weight.mul_(1.5)
+    moved = (vq.codes() - before).norm(dim=-1) > 0
+    assert moved.all()  # unused codes move too: no collapse by neglect
+    with pytest.raises(ConfigError):
+        N.VectorQuantizer(4, 8, simvq=True, ema=True)
 
 
 def test_kmeans_init_on_first_batch():

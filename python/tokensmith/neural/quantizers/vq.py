@@ -16,6 +16,9 @@ default, each from the paper that introduced it:
   `α_k = exp(−p_k·K·10/(1−γ) − 1e−3)` with p_k the EMA usage probability.
 * `entropy_weight` — LlamaGen-style `mean_i H(q_i) − H(mean_i q_i)`, `q_i = softmax(−d_i/τ)`.
 * `rotation_trick` — gradient via the rotation that maps z onto e (Fifty et al. 2024) instead of copying it.
+* `simvq` — SimVQ (Zhu et al. 2024, "Addressing Representation Collapse in Vector Quantized Models with
+  One Linear Layer"): a frozen random codebook C and a learned linear map W, codes = C·W, so every
+  code moves with each update (TA-Tok's text-aligned codebook is this with C = LLM embeddings).
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ class VectorQuantizer(Quantizer):
         entropy_weight: weight of the entropy/diversity loss (0 = off).
         entropy_temperature: τ of that loss.
         rotation_trick: use the rotation trick instead of the straight-through copy.
+        simvq: frozen codebook C with a learned linear map W (codes = C·W); excludes ema, kmeans_init,
+            anchor_refresh and dead-code restarts, which edit C directly.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class VectorQuantizer(Quantizer):
         entropy_weight: float = 0.0,
         entropy_temperature: float = 0.01,
         rotation_trick: bool = False,
+        simvq: bool = False,
     ) -> None:
         super().__init__()
         if codebook_size < 1 or dim < 1:
@@ -126,6 +132,10 @@ class VectorQuantizer(Quantizer):
         self.entropy_weight = entropy_weight
         self.entropy_temperature = entropy_temperature
         self.rotation_trick = rotation_trick
+        self.simvq = simvq
+        if simvq and (ema or kmeans_init or anchor_refresh or threshold_dead_code > 0):
+            raise ConfigError("simvq learns a linear map over a frozen codebook; turn off ema, kmeans_init, "
+                              "anchor_refresh and threshold_dead_code")
         self._init_usage(codebook_size)
 
         proj = self.codebook_dim != dim
@@ -134,7 +144,10 @@ class VectorQuantizer(Quantizer):
         init = torch.empty(codebook_size, self.codebook_dim).uniform_(-1.0 / codebook_size, 1.0 / codebook_size)
         if use_cosine:
             init = l2norm(torch.randn(codebook_size, self.codebook_dim))
-        self.codebook = nn.Parameter(init, requires_grad=not ema)
+        if simvq:
+            init = torch.randn(codebook_size, self.codebook_dim) * self.codebook_dim**-0.5
+        self.codebook = nn.Parameter(init, requires_grad=not (ema or simvq))
+        self.code_map = nn.Linear(self.codebook_dim, self.codebook_dim, bias=False) if simvq else None
         self.register_buffer("initted", torch.tensor(not kmeans_init))
         self.register_buffer("ema_count", torch.ones(codebook_size))  # EMA of assignment counts N_k
         self.register_buffer("ema_sum", init.clone())  # EMA of assigned sums m_k (used with ema=True)
@@ -144,6 +157,8 @@ class VectorQuantizer(Quantizer):
     def codes(self) -> torch.Tensor:
         """The codebook as used for lookup (normalised when `use_cosine`), fp32, (K, codebook_dim)."""
         c = self.codebook.float()
+        if self.code_map is not None:
+            c = c @ self.code_map.weight.float().t()
         return l2norm(c) if self.use_cosine else c
 
     def indices_to_codes(self, indices: torch.Tensor) -> torch.Tensor:
