@@ -96,6 +96,10 @@ class SoftVQ(Quantizer):
             p = F.softmax(logits / self.temperature, dim=-1)
             zq = torch.einsum("bgsk,gkc->bgsc", p, codes)
             idx = logits.argmax(-1)
+            self.last_batch = {  # tensors, no device sync; the soft/hard gap of the mixture
+                "mean_max_prob": p.detach().max(-1).values.mean(),
+                "mean_cos_z_zq": F.cosine_similarity(zs.detach(), zq.detach(), dim=-1).mean(),
+            }
             aux = zf.new_zeros(())
             if self.entropy_weight and self.training:
                 aux = self.entropy_weight * entropy_loss(-logits.reshape(-1, self.codebook_size), self.entropy_temperature)
@@ -127,7 +131,7 @@ class SoftVQ(Quantizer):
         return math.log2(self.codebook_size)
 
     def stats(self) -> dict:
-        out = super().stats()
+        out = {**super().stats(), **{k: float(v) for k, v in getattr(self, "last_batch", {}).items()}}
         out["codebook_size"] = self.codebook_size * self.num_codebooks
         out["usage_fraction"] = out["codes_used"] / out["codebook_size"]
         return out

@@ -125,6 +125,7 @@ class VectorQuantizer(Quantizer):
         self.ema = ema
         self.decay = decay
         self.eps = eps
+        self.kmeans_init = kmeans_init
         self.kmeans_iters = kmeans_iters
         self.threshold_dead_code = threshold_dead_code
         self.anchor_refresh = anchor_refresh
@@ -173,9 +174,10 @@ class VectorQuantizer(Quantizer):
         z = self.project_in(x)
         with fp32_region(x.device):
             z = z.float().reshape(-1, self.codebook_dim)
+            raw_norm = z.detach().norm(dim=-1).mean()
             if self.use_cosine:
                 z = l2norm(z)
-            if self.training and not bool(self.initted):
+            if self.training and self.kmeans_init and not bool(self.initted):  # (sync only in k-means mode)
                 self._kmeans_init(z.detach())
             codes = self.codes()
             dist = pairwise_sq_dist(z, codes)
@@ -186,6 +188,10 @@ class VectorQuantizer(Quantizer):
                 aux = aux + self.codebook_weight * F.mse_loss(z.detach(), e)
             if self.entropy_weight:
                 aux = aux + self.entropy_weight * entropy_loss(dist, self.entropy_temperature)
+            self.last_batch = {  # tensors: no device sync until stats()
+                "mean_z_norm": raw_norm,
+                "mean_cos_z_code": F.cosine_similarity(z.detach(), e.detach(), dim=-1).mean(),
+            }
             if self.training:
                 self._update(z.detach(), idx)
             out = rotate_onto(z, e) if self.rotation_trick else straight_through(z, e)
@@ -240,6 +246,10 @@ class VectorQuantizer(Quantizer):
         self.codebook.data[dead] = fresh
         self.ema_count[dead] = float(self.threshold_dead_code)
         self.ema_sum[dead] = fresh * float(self.threshold_dead_code)
+
+    def stats(self) -> dict:
+        """Usage since the last reset plus last-batch diagnostics: mean |z| (before normalisation) and cos(z, e_k*)."""
+        return {**super().stats(), **{k: float(v) for k, v in getattr(self, "last_batch", {}).items()}}
 
     def extra_repr(self) -> str:
         return (
