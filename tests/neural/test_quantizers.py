@@ -246,6 +246,7 @@ def test_dead_code_restart_revives_unused_codes():
     vq.eval()
     vq(x)
     assert vq.codes_used > 8
+    assert {"mean_z_norm", "mean_cos_z_code"} <= set(vq.stats())
     # without restarts the far codes stay dead
     vq2 = N.VectorQuantizer(4, 16, decay=0.5)
     with torch.no_grad():
@@ -344,6 +345,7 @@ def test_soft_vq_tends_to_hard_vq():
             out, idx, _ = soft(x)
         gaps.append((out - soft.indices_to_codes(idx)).abs().max().item())
     assert all(b <= a + 1e-7 for a, b in zip(gaps, gaps[1:])) and gaps[-1] < 1e-4
+    assert soft.stats()["mean_max_prob"] > 0.99
     hq, hidx, _ = hard(x)
     assert torch.equal(idx, hidx)  # cosine: argmax similarity = argmin distance
     torch.testing.assert_close(out, soft.indices_to_codes(hidx), atol=1e-4, rtol=0)
