@@ -8,7 +8,8 @@ For scales s = 1…S with grid sizes h_s (coarse → fine, the last one = the in
 down = area pooling, up = (bi)linear interpolation, conv_s a zero-initialised 3-tap/3×3 conv (φ_s starts
 as the identity, VAR's "quant_resi"). Output `z + sg(ẑ − z)`. Tokens are the per-scale indices
 flattened and concatenated coarse → fine: (B, Σ_s Π h_s). Loss: mean over scales of the VQ loss at
-that scale plus `‖ẑ_s − sg(z)‖²` of the partial reconstruction (trains φ and the codes through it).
+that scale plus `‖ẑ_s − sg(z)‖²` of the partial reconstruction (trains φ and the codes through it),
+plus the commitment `β‖z − sg(ẑ)‖²` on the final reconstruction (trains the encoder).
 Scale dropout (ImageFolder): while training, with probability p stop after a random scale ≥ `scale_dropout_start`.
 Works on 1-D (B, N, dim) and 2-D (B, H, W, dim) grids, channel-last.
 """
