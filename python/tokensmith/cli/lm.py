@@ -69,7 +69,7 @@ def register(subparsers) -> None:
 def _compare(args) -> int:
     from tokensmith.errors import ConfigError
     from tokensmith.evaluate.loaders import load_many
-    from tokensmith.lm.compare import compare, format_table
+    from tokensmith.lm.extrinsic import compare, format_table
 
     cfg = _config(args)
     specs = [s for s in args.tokenizers.split(",") if s.strip()]

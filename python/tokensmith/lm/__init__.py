@@ -24,6 +24,6 @@ def __getattr__(name: str):  # lazy: torch only when a model is needed
         from tokensmith.lm import train
         return getattr(train, name)
     if name == "compare":
-        from tokensmith.lm.compare import compare
+        from tokensmith.lm.extrinsic import compare
         return compare
     raise AttributeError(name)
