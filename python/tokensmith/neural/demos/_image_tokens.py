@@ -1,0 +1,55 @@
+"""Shared runner for the TiTok-family demos on 8×8 digits (train 1,498 / test 299, fixed split)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from tokensmith.neural.data import digits, train_test_split
+from tokensmith.neural.demos._harness import aggregate
+from tokensmith.neural.recipes import titok as T
+
+
+def load_digits():
+    x, y = digits()
+    tr, te = train_test_split(len(x), seed=0)
+    return x[tr], y[tr], x[te], y[te]
+
+
+def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None, log=print) -> dict:
+    """Train every arm (label → TiTokConfig) for each seed; evaluate PSNR at each k.
+
+    `extra(model, data) -> dict` adds per-seed metrics (probes...). Returns
+    {label: {"agg": aggregated metrics, "per_seed": [...], "example": recon images of seed 0}}."""
+    xtr, ytr, xte, yte = load_digits()
+    results = {}
+    for label, cfg in arms.items():
+        per_seed, example = [], None
+        for s in range(seeds):
+            t0 = time.time()
+            model, info = T.train(cfg, xtr, T.TrainConfig(steps=steps, seed=s, device=device))
+            arm_ks = [k for k in ks if k <= cfg.tokens] if cfg.layout == "1d" else [cfg.tokens]
+            ev = T.evaluate(model, xte, arm_ks)
+            row = {"psnr": {str(k): v for k, v in ev["psnr"].items()}, "train_seconds": info["seconds"],
+                   "grad_norm_std": info["grad_norm_std"], "final_loss": info["final_loss"]}
+            for key, v in (ev.get("usage") or {}).items():
+                row[key] = float(v)
+            if extra is not None:
+                row.update(extra(model, (xtr, ytr, xte, yte)))
+            per_seed.append(row)
+            if s == 0:
+                with torch.no_grad():
+                    xt = torch.as_tensor(xte[:8], device=next(model.parameters()).device)
+                    zq, _ = model.encode(xt)
+                    example = {k: model.decode(zq, None if k == cfg.tokens else k).clamp(0, 1).cpu().numpy()
+                               for k in arm_ks}
+            log(f"[{label}] seed {s}: psnr {row['psnr']} ({time.time() - t0:.0f}s)")
+        results[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "example": example,
+                          "config": T.C.config_dict(cfg)}
+    return results
+
+
+def strip_examples(results: dict) -> dict:
+    return {k: {kk: vv for kk, vv in v.items() if kk != "example"} for k, v in results.items()}

@@ -1,0 +1,133 @@
+"""Every system of docs/neural (the catalogue of neural tokenizers): tier, status, recipe, demo.
+
+Tier (docs/neural.md C.1): 1 = mechanism fully demonstrable on CPU; 2 = only a proxy of the
+mechanism; 3 = the claim rests on pretrained foundation models or huge data.
+Status (what this repository actually shows):
+  demonstrated           a CPU demo trains the mechanism and its baseline/ablation over ≥ 3 seeds and the
+                         relative claim holds (see docs/neural/<system>.md)
+  mechanism only         the mechanism is implemented (recipe and/or blocks, tests), the paper's claim is not shown
+  not reproducible here  needs weights, data or compute we cannot get; nothing beyond blocks / a weight loader
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from tokensmith.errors import ConfigError
+
+DEMONSTRATED, MECHANISM, NOT_REPRODUCIBLE = "demonstrated", "mechanism only", "not reproducible here"
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    """Name as in the catalogue."""
+    number: int
+    """Row number in docs/neural A."""
+    modality: str
+    """image | video | audio | 3d/4d | pose | spatio-temporal | world model | chunking | text."""
+    tier: int
+    """1, 2 or 3 (docs/neural C.1)."""
+    status: str
+    """demonstrated | mechanism only | not reproducible here."""
+    recipe: Optional[str]
+    """Module under tokensmith.neural.recipes, or None."""
+    demo: Optional[str]
+    """Module under tokensmith.neural.demos run by `tokensmith neural demo`, or None."""
+    why: str
+    """One line: what is shown, or why not."""
+
+
+_S = System
+SYSTEMS: tuple[System, ...] = (
+    _S("TiTok", 1, "image", 1, DEMONSTRATED, "titok", "titok",
+       "1-D latent-query tokens vs a 2-D grid at equal bits on digits; rFID/gFID need ImageNet + MaskGIT"),
+    _S("TA-TiTok", 2, "image", 2, MECHANISM, "titok", None,
+       "text-aware decoding needs CLIP text embeddings; the TiTok skeleton is shared, no conditioning demo"),
+    _S("One-D-Piece", 3, "image", 1, DEMONSTRATED, "one_d_piece", "one_d_piece",
+       "tail token drop vs none: PSNR vs kept tokens on digits"),
+    _S("FlexTok", 4, "image", 1, DEMONSTRATED, "flextok", "flextok",
+       "ordering only: nested dropout pow2 vs uniform, causal vs bidirectional registers; the rectified-flow "
+       "decoder (plausible images at 1 token) is Tier 3"),
+    _S("SoftVQ-VAE", 5, "image", 1, DEMONSTRATED, "softvq", "softvq",
+       "soft vs hard VQ on digits (PSNR, gradient stability, dead codes, softness); DINOv2 init/REPA not used"),
+    _S("ImageFolder", 6, "image", 1, MECHANISM, "imagefolder", None,
+       "product multi-scale residual VQ recipe with a class-regularised branch; no multi-seed demo yet"),
+    _S("Layton", 7, "image", 3, NOT_REPRODUCIBLE, None, None,
+       "decoder is a pretrained LDM distilled to a consistency model at 1024²; no code obtainable"),
+    _S("DC-AR / DC-HT", 8, "image", 2, MECHANISM, "dc_ht", None,
+       "grid VQ + continuous residual tokens recipe; DC-AE backbone and T2I training out of reach"),
+    _S("UniFlow", 9, "image", 3, NOT_REPRODUCIBLE, None, None,
+       "layer-wise self-distillation from a pretrained InternViT/SigLIP; no weights downloadable"),
+    _S("VFM-VAE", 10, "image", 3, NOT_REPRODUCIBLE, None, None, "frozen SigLIP2-L encoder required"),
+    _S("VFMTok", 11, "image", 3, NOT_REPRODUCIBLE, None, None, "frozen DINOv2 multi-level features required"),
+    _S("TA-Tok (Tar)", 12, "image", 3, NOT_REPRODUCIBLE, None, None,
+       "SigLIP2 encoder + codebook initialised from an LLM vocabulary; both pretrained"),
+    _S("ILLUME", 13, "image", 3, NOT_REPRODUCIBLE, None, None, "semantic encoder pretrained; code not public"),
+    _S("OneCAT", 14, "image", 3, NOT_REPRODUCIBLE, None, None, "the tokenizer is an MoE inside a pretrained LLM"),
+    _S("FAR", 15, "image", 2, NOT_REPRODUCIBLE, None, None,
+       "frequency-ordered AR with a diffusion head on KL-16 latents; no recipe here yet"),
+    _S("PixelRefer (SAOT)", 16, "image", 1, MECHANISM, "pixelrefer", None,
+       "scale-adaptive crop + masked k-means object tokens on synthetic objects; MLLM half is Tier 3"),
+    _S("ALTo", 17, "image", 1, MECHANISM, "alto", None,
+       "mask tokenizer + adaptive length predictor recipe; MLLM + GRPO half is Tier 3"),
+    _S("DehazeXL", 18, "image", 2, NOT_REPRODUCIBLE, None, None, "8K images and 931 GB training data"),
+    _S("μ²Tokenizer", 19, "image", 2, NOT_REPRODUCIBLE, None, None,
+       "soft top-k is a block (pruning.soft_topk); CT-RATE data + LLM + DPO out of reach"),
+    _S("MAGVIT", 20, "video", 1, MECHANISM, "magvit", None,
+       "3-D conv VQ vs per-frame 2-D VQ on moving sprites; FVD needs I3D weights"),
+    _S("HiTVideo", 21, "video", 2, MECHANISM, "hitvideo", None,
+       "two-layer (coarse/fine) video codebooks on sprites, bpp accounting; no official code"),
+    _S("E-ViLM", 22, "video", 2, NOT_REPRODUCIBLE, None, None, "needs a pretrained semantic VQ tokenizer and video-text data"),
+    _S("Cont-SPT", 23, "audio", 2, NOT_REPRODUCIBLE, None, None, "README-only release; TTS LM at scale"),
+    _S("TaDiCodec", 24, "audio", 2, MECHANISM, "tadicodec", None,
+       "6.25 Hz BSQ tokens with/without text conditioning on synthetic vowels; diffusion decoder replaced by MSE"),
+    _S("LongCat-Audio-Codec", 25, "audio", 2, MECHANISM, "longcat", None,
+       "semantic level + grouped RVQ acoustic levels, bitrate accounting; pretrained semantic encoder absent"),
+    _S("VibeVoice", 26, "audio", 1, MECHANISM, "vibevoice", None,
+       "σ-VAE vs plain AE latents at 7.5 Hz-style downsampling; the LM + diffusion head is Tier 3"),
+    _S("InspireMusic", 27, "audio", 3, NOT_REPRODUCIBLE, None, None, "WavTokenizer + Qwen2.5 LM + flow SR, all pretrained"),
+    _S("VAT", 28, "3d/4d", 1, MECHANISM, "vat", None,
+       "latent-query point-cloud compression + multi-scale residual quantization, Chamfer vs bytes"),
+    _S("I²-World", 29, "3d/4d", 1, MECHANISM, "i2world", None,
+       "intra-scene multi-scale RVQ with vs without inter-scene residual on synthetic occupancy"),
+    _S("HoT", 30, "pose", 1, DEMONSTRATED, "hot", "hot",
+       "token pruning (DPC-kNN) + recovering attention vs full sequence: MPJPE vs FLOPs on stick figures"),
+    _S("STD-PLM", 31, "spatio-temporal", 2, MECHANISM, "std_plm", None,
+       "sandglass attention N→N′→N on graph diffusion; a small Transformer stands in for the PLM"),
+    _S("TWM nearest-neighbour tokenizer", 32, "world model", 1, DEMONSTRATED, "twm", "twm",
+       "training-free NNT vs learned VQ on grid-world frames: growth curve, error, target stationarity"),
+    _S("H-Net", 33, "chunking", 1, DEMONSTRATED, "hnet", "hnet",
+       "learned chunk boundaries vs true word boundaries on lexicon byte streams; BPB vs fixed stride"),
+    _S("Toucan", 34, "text", 3, NOT_REPRODUCIBLE, None, None, "no code found; text LM at scale"),
+    _S("Learn Your Tokens", 35, "text", 3, NOT_REPRODUCIBLE, None, None, "no code found; text LM at scale"),
+)
+
+_BY_KEY = {s.name.lower(): s for s in SYSTEMS}
+_ALIASES = {"one-d-piece": "One-D-Piece", "onedpiece": "One-D-Piece", "one_d_piece": "One-D-Piece",
+            "softvq": "SoftVQ-VAE", "twm": "TWM nearest-neighbour tokenizer", "nnt": "TWM nearest-neighbour tokenizer",
+            "hnet": "H-Net", "h-net": "H-Net", "dc-ht": "DC-AR / DC-HT", "dc-ar": "DC-AR / DC-HT",
+            "dc_ht": "DC-AR / DC-HT", "i2world": "I²-World", "i2-world": "I²-World", "pixelrefer": "PixelRefer (SAOT)",
+            "saot": "PixelRefer (SAOT)", "tar": "TA-Tok (Tar)", "ta-tok": "TA-Tok (Tar)", "longcat": "LongCat-Audio-Codec",
+            "u2tokenizer": "μ²Tokenizer", "std_plm": "STD-PLM", "hitvideo": "HiTVideo", "magvit": "MAGVIT",
+            "vibevoice": "VibeVoice", "tadicodec": "TaDiCodec", "alto": "ALTo", "vat": "VAT", "hot": "HoT",
+            "imagefolder": "ImageFolder", "flextok": "FlexTok", "titok": "TiTok"}
+
+
+def get(name: str) -> System:
+    """Look a system up by catalogue name, recipe/demo module name or alias (case-insensitive)."""
+    key = name.strip().lower()
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    if key in _ALIASES:
+        return _BY_KEY[_ALIASES[key].lower()]
+    for s in SYSTEMS:
+        if key in ((s.recipe or "").lower(), (s.demo or "").lower()):
+            return s
+    known = ", ".join(sorted({s.demo for s in SYSTEMS if s.demo}))
+    raise ConfigError(f"unknown neural system {name!r}; demos: {known}; `tokensmith neural list` shows all")
+
+
+def demos() -> list[System]:
+    return [s for s in SYSTEMS if s.demo]
