@@ -14,6 +14,7 @@ is arithmetic on those counts:
 
 from __future__ import annotations
 
+import itertools
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -82,11 +83,13 @@ def count_text(lines: Sequence[str]) -> TextCounts:
 
 
 def count_tokens(tokenizer: Any, lines: Sequence[str], *, vocab_size: int | None = None,
-                 batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+                 batch_size: int = 2048, keep_ids: list | None = None,
+                 keep_first: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """Encode `lines` once through the tokenizer's batch path; return (tokens per line, id frequencies).
 
     `tokenizer` is a `TokenizerAdapter` or any object `as_adapter` accepts. The frequency array has
-    `vocab_size` entries (grown if an id is larger).
+    `vocab_size` entries (grown if an id is larger). Pass a list as `keep_ids` to receive the ids of the
+    first `keep_first` lines (for a round-trip check without encoding again).
     """
     from tokensmith.evaluate.loaders import as_adapter
 
@@ -98,8 +101,10 @@ def count_tokens(tokenizer: Any, lines: Sequence[str], *, vocab_size: int | None
         batch = adapter.encode_batch(list(lines[start:start + batch_size]))
         lens = np.fromiter((len(ids) for ids in batch), dtype=np.int64, count=len(batch))
         per_line[start:start + len(batch)] = lens
+        if keep_ids is not None and len(keep_ids) < keep_first:
+            keep_ids.extend(list(ids) for ids in batch[: keep_first - len(keep_ids)])
         if lens.sum():
-            flat = np.fromiter((i for ids in batch for i in ids), dtype=np.int64, count=int(lens.sum()))
+            flat = np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=int(lens.sum()))
             counts = np.bincount(flat)
             if len(counts) > len(freqs):
                 freqs = np.pad(freqs, (0, len(counts) - len(freqs)))
@@ -303,7 +308,7 @@ def _loose(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def roundtrip_share(tokenizer: Any, lines: Sequence[str]) -> float:
+def roundtrip_share(tokenizer: Any, lines: Sequence[str], ids: Sequence[Sequence[int]] | None = None) -> float:
     """Share of lines that decode back to themselves, up to NFKC and whitespace (a lossless tokenizer
     scores 1.0). Token counts of a lossy tokenizer (lowercasing, stripping marks, `[UNK]`) are not
     comparable: the reports rank only tokenizers with a share of at least 0.95 on a language.
@@ -319,16 +324,18 @@ def roundtrip_share(tokenizer: Any, lines: Sequence[str]) -> float:
     from tokensmith.evaluate.loaders import as_adapter
 
     adapter = as_adapter(tokenizer)
-    lines = [ln for ln in lines if ln.strip()]
-    if not lines:
+    if ids is None:
+        ids = adapter.encode_batch(list(lines))
+    pairs = [(ln, i) for ln, i in zip(lines, ids) if ln.strip()]
+    if not pairs:
         return float("nan")
     ok = 0
-    for line, ids in zip(lines, adapter.encode_batch(lines)):
+    for line, line_ids in pairs:
         try:
-            ok += _loose(adapter.decode(ids)) == _loose(line)
+            ok += _loose(adapter.decode(line_ids)) == _loose(line)
         except Exception:  # noqa: BLE001 - a decoder that fails is not lossless
             pass
-    return ok / len(lines)
+    return ok / len(pairs)
 
 
 def script_of(text: str) -> str:

@@ -256,9 +256,13 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
         language_info[code] = {**meta, "lines": len(lines), "bytes": tc.total_bytes, "chars": tc.total_chars,
                                "words": tc.total_words, "unsegmented": unseg}
         per_line[code] = {}
+        sample_ids: dict[str, list] = {}
         for n in names:
             t0 = time.perf_counter()
-            counts, freqs = M.count_tokens(adapters[n], lines, vocab_size=len(totals[n]))
+            kept: list = []
+            counts, freqs = M.count_tokens(adapters[n], lines, vocab_size=len(totals[n]), keep_ids=kept,
+                                           keep_first=roundtrip_lines)
+            sample_ids[n] = kept
             seconds[n] += time.perf_counter() - t0
             if len(freqs) > len(totals[n]):
                 grow = len(freqs) - len(totals[n])
@@ -281,7 +285,7 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
                 "bytes_per_token": M.bytes_per_token(tc.bytes, counts),
                 "chars_per_token": M.chars_per_token(tc.chars, counts),
                 "types_used": int((freqs > 0).sum()),
-                "roundtrip": M.roundtrip_share(adapters[n], lines[:roundtrip_lines]),
+                "roundtrip": M.roundtrip_share(adapters[n], lines[:roundtrip_lines], sample_ids[n]),
                 "renyi_efficiency": M.renyi_efficiency(freqs, max(2, adapters[n].vocab_size), alpha)
                 if tokens else float("nan"),
             }
