@@ -72,14 +72,18 @@ def resolve_pattern(pattern: str) -> str:
     if _NAME.match(pattern):
         raise ConfigError(f"unknown pattern {pattern!r}; known patterns: {', '.join(names)} "
                           "(or pass a regex)")
-    try:
-        import regex
+    try:  # the engine's own regex syntax (fancy-regex) decides
+        from tokensmith.pretokenize import get_pretokenizer
+    except ImportError:  # pragma: no cover - fallback before the core is built
+        import regex as get_pretokenizer_module
 
-        regex.compile(pattern)
-    except ImportError:  # pragma: no cover - regex is a dependency
-        pass
-    except Exception as exc:  # regex.error
-        raise ConfigError(f"pattern is not a valid regex ({exc}); pass a pattern name such as 'o200k'") from None
+        get_pretokenizer = get_pretokenizer_module.compile
+    try:
+        get_pretokenizer(pattern)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"pattern is not a valid regex ({first}); pass a pattern name such as "
+                          "'o200k' or fix the regex") from None
     return pattern
 
 
