@@ -80,6 +80,8 @@ def resolve_pattern(pattern: str) -> str:
         get_pretokenizer = get_pretokenizer_module.compile
     try:
         get_pretokenizer(pattern)
+    except ConfigError:
+        raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"pattern is not a valid regex ({first}); pass a pattern name such as "

@@ -110,7 +110,7 @@ def merges_from_ranks(ranks: dict[bytes, int]) -> tuple[list[tuple[bytes, bytes]
 def _resolve_pattern(pattern: str | None, path: Any) -> str:
     if pattern is None:
         raise ConfigError(f"{path} is a tiktoken rank file, which stores no pretokenization pattern; "
-                          "pass pattern= (e.g. pattern='o200k', 'cl100k', 'llama3', 'gpt2' or a regex)")
+                          "pass pattern= (--pattern on the command line), e.g. pattern='o200k', 'cl100k', 'llama3', 'gpt2' or a regex")
     pattern = PATTERN_ALIASES.get(pattern, pattern)
     from tokensmith.config import resolve_pattern
 
