@@ -62,11 +62,24 @@ pub struct BpeOptions {
     pub units: Units,
     /// Pieces cached per shard (64 shards); 0 disables the cache.
     pub cache_capacity: usize,
+    /// SentencePiece: spaces become this string after normalization (`"▁"`).
+    pub space_replacement: Option<String>,
+    /// SentencePiece: prepend one `space_replacement` to each run of ordinary text.
+    pub add_dummy_prefix: bool,
+    /// Id for a unit with no token and no byte fallback (SentencePiece `<unk>`); `None`: an error.
+    pub unk_id: Option<u32>,
 }
 
 impl Default for BpeOptions {
     fn default() -> Self {
-        BpeOptions { ignore_merges: false, units: Units::Bytes, cache_capacity: 4096 }
+        BpeOptions {
+            ignore_merges: false,
+            units: Units::Bytes,
+            cache_capacity: 4096,
+            space_replacement: None,
+            add_dummy_prefix: false,
+            unk_id: None,
+        }
     }
 }
 
@@ -299,7 +312,11 @@ impl BpeModel {
         if text.is_empty() {
             return Ok(out_pos);
         }
-        let norm = self.normalizer.normalize(text);
+        let mut norm = self.normalizer.normalize(text);
+        if let Some(rep) = &self.options.space_replacement {
+            let prefix = if self.options.add_dummy_prefix { rep.as_str() } else { "" };
+            norm = std::borrow::Cow::Owned(format!("{prefix}{}", norm.replace(' ', rep)));
+        }
         let bytes = norm.as_bytes();
         let mut scratch = Vec::new();
         let mut emit = |s: usize, e: usize, sink: &mut Sink| -> Result<()> {
@@ -368,7 +385,10 @@ impl BpeModel {
         match &self.options.units {
             Units::Bytes => {
                 for &b in piece {
-                    out.push(self.byte_units[b as usize].ok_or_else(|| no_byte(b))?);
+                    match (self.byte_units[b as usize], self.options.unk_id) {
+                        (Some(id), _) | (None, Some(id)) => out.push(id),
+                        (None, None) => return Err(no_byte(b)),
+                    }
                 }
             }
             Units::CharsByteFallback(fallback) => {
@@ -378,6 +398,10 @@ impl BpeModel {
                     if let Some(&id) = self.token_ids.get(bytes) {
                         out.push(id);
                     } else if fallback.is_empty() {
+                        if let Some(unk) = self.options.unk_id {
+                            out.push(unk);
+                            continue;
+                        }
                         return Err(CoreError::Token(format!("character {ch:?} is not in the vocabulary and there is no byte fallback")));
                     } else {
                         out.extend(bytes.iter().map(|&b| fallback[b as usize]));

@@ -174,6 +174,9 @@ struct Args {
     units: String,
     byte_fallback_ids: Option<Vec<u32>>,
     cache_capacity: usize,
+    space_replacement: Option<String>,
+    add_dummy_prefix: bool,
+    unk_id: Option<u32>,
 }
 
 /// A frozen BPE encoder/decoder (see `crate::model::bpe`).
@@ -198,7 +201,14 @@ fn build(args: &Args) -> PyResult<BpeModel> {
         "chars_byte_fallback" => Units::CharsByteFallback(args.byte_fallback_ids.clone().unwrap_or_default()),
         other => return Err(config_error(format!("unknown units {other:?}; use \"bytes\" or \"chars_byte_fallback\""))),
     };
-    let options = BpeOptions { ignore_merges: args.ignore_merges, units, cache_capacity: args.cache_capacity };
+    let options = BpeOptions {
+        ignore_merges: args.ignore_merges,
+        units,
+        cache_capacity: args.cache_capacity,
+        space_replacement: args.space_replacement.clone(),
+        add_dummy_prefix: args.add_dummy_prefix,
+        unk_id: args.unk_id,
+    };
     BpeModel::new(args.vocab.clone(), merges, splitter, normalizer, args.special_tokens.clone(), options).map_err(to_py)
 }
 
@@ -239,7 +249,8 @@ impl PyBpeModel {
     #[new]
     #[pyo3(signature = (vocab, merges = None, pattern = None, normalization = "none".to_string(),
                         special_tokens = None, *, ranks = None, ignore_merges = false,
-                        units = "bytes".to_string(), byte_fallback_ids = None, cache_capacity = 4096))]
+                        units = "bytes".to_string(), byte_fallback_ids = None, cache_capacity = 4096,
+                        space_replacement = None, add_dummy_prefix = false, unk_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -253,13 +264,16 @@ impl PyBpeModel {
         units: String,
         byte_fallback_ids: Option<Vec<u32>>,
         cache_capacity: usize,
+        space_replacement: Option<String>,
+        add_dummy_prefix: bool,
+        unk_id: Option<u32>,
     ) -> PyResult<PyBpeModel> {
         let mut special_tokens: Vec<(String, u32)> = special_tokens.unwrap_or_default().into_iter().collect();
         special_tokens.sort_by_key(|s| s.1);
         let args = Args {
             vocab: vocab.iter().map(|b| b.as_bytes().to_vec()).collect(),
             merges, pattern, normalization, special_tokens, ranks, ignore_merges, units, byte_fallback_ids,
-            cache_capacity,
+            cache_capacity, space_replacement, add_dummy_prefix, unk_id,
         };
         let inner = py.allow_threads(|| build(&args))?;
         Ok(PyBpeModel { inner: Arc::new(inner), args })
@@ -284,6 +298,9 @@ impl PyBpeModel {
         kwargs.set_item("units", &a.units)?;
         kwargs.set_item("byte_fallback_ids", a.byte_fallback_ids.clone())?;
         kwargs.set_item("cache_capacity", a.cache_capacity)?;
+        kwargs.set_item("space_replacement", a.space_replacement.clone())?;
+        kwargs.set_item("add_dummy_prefix", a.add_dummy_prefix)?;
+        kwargs.set_item("unk_id", a.unk_id)?;
         Ok((args, kwargs))
     }
 
