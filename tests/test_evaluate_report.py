@@ -199,3 +199,15 @@ def test_optional_sections_morphology_variants_productivity_embeddings(tmp_path,
         assert f"## {title}" in md
     assert main(["eval", "--tokenizers", kit["cl100k"], "--embeddings", "nope=x.safetensors",
                  "--out", str(out), "--no-progress"]) == 2
+
+
+def test_domain_text_sets(tmp_path, tiny_data, kit):
+    out = tmp_path / "domains"
+    assert main(["eval", "--tokenizers", f"cl100k={kit['cl100k']},llama2={kit['llama2']}",
+                 "--domains", str(tiny_data / "domain"), "--out", str(out), "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert "code_python_stdlib" in report["languages"] and report["pivot"] is None
+    code = report["languages"]["code_python_stdlib"]
+    assert code["cl100k"]["parity"] is None and code["llama2"]["nsl"] > 1.0
+    assert "## parity per language" not in (out / "report.md").read_text(encoding="utf-8")
+    assert main(["eval", "--tokenizers", kit["cl100k"], "--domains", "x", "--parallel", "y", "--out", str(out)]) == 2

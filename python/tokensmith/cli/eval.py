@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", default=None, help="tokenizer name used as the NSL baseline (default: the first)")
     p.add_argument("--parallel", default=None,
                    help="folder of line-aligned <code>.txt files (default: the embedded CLDR strings)")
+    p.add_argument("--domains", default=None,
+                   help="comma-separated .txt/.jsonl files or folders: evaluate on these text sets instead "
+                        "(one row per file, e.g. shared/data/domain; no parity)")
     p.add_argument("--languages", default=None, help="comma-separated language codes (default: all files)")
     p.add_argument("--pivot", default="eng_Latn", help="language of the parity ratio (default: eng_Latn)")
     p.add_argument("--max-lines", type=int, default=None, help="use at most this many lines per language")
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from tokensmith.evaluate.multilingual import EvalWarning
     from tokensmith.evaluate.report import write_report
 
+    if args.domains and args.parallel:
+        raise ConfigError("give either --parallel or --domains, not both")
     entries = [e for e in args.tokenizers.split(",") if e.strip()]
     if not entries:
         raise ConfigError("--tokenizers is empty: give NAME=SPEC,... (e.g. gpt4=tiktoken:cl100k_base.tiktoken)")
@@ -80,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
                               languages=languages, pivot=args.pivot, progress=not args.no_progress,
                               specs=dict(named), max_lines=args.max_lines, morphology=args.morphology,
                               morph_max_words=args.morph_max_words, variants=args.variants,
-                              productivity=args.productivity, embeddings=embeddings or None)
+                              productivity=args.productivity, embeddings=embeddings or None,
+                              domains=[d for d in (args.domains or "").split(",") if d.strip()] or None)
     t = report["timing"]
     india = report["groups"].get("india_8th_schedule")
     print(f"evaluated {t['tokenizers']} tokenizers on {t['languages']} languages "

@@ -26,7 +26,7 @@ import numpy as np
 from tokensmith.errors import ConfigError, CorpusError
 from tokensmith.evaluate import metrics as M
 
-__all__ = ["ParallelCorpus", "read_parallel_dir", "cldr_corpus", "evaluate_parallel", "INDIA_22",
+__all__ = ["ParallelCorpus", "read_parallel_dir", "read_text_sets", "cldr_corpus", "evaluate_parallel", "INDIA_22",
            "SCHEMA_VERSION", "EvalWarning"]
 
 SCHEMA_VERSION = "tokensmith.eval/1"
@@ -129,6 +129,50 @@ def read_parallel_dir(directory: str | Path, languages: Sequence[str] | None = N
     return ParallelCorpus(texts, {c: info[c] for c in texts}, skipped, str(directory), prefix_aligned)
 
 
+def read_text_sets(paths: Sequence[str | Path], *, max_lines: int | None = None) -> ParallelCorpus:
+    """Non-parallel text sets (domains): each `.txt` file (one item per line) or `.jsonl` file (its `text`
+    fields) becomes one "language" named by the file stem; a folder contributes its `.txt`/`.jsonl` files.
+    NSL, fertility and bytes/token compare tokenizers on the same text; parity is not defined (null)."""
+    import json
+
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(q for q in p.iterdir() if q.suffix in (".txt", ".jsonl"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise CorpusError(f"text set {p} does not exist: pass .txt/.jsonl files or folders")
+    texts: dict[str, list[str]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    skipped: list[dict[str, str]] = []
+    for f in files:
+        try:
+            raw = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _skip(skipped, f.stem, f"{f} is not UTF-8 (byte {exc.start}); re-encode it as UTF-8")
+            continue
+        if f.suffix == ".jsonl":
+            items = []
+            for n, line in enumerate(raw.splitlines(), 1):
+                if line.strip():
+                    try:
+                        items.append(str(json.loads(line)["text"]))
+                    except (ValueError, KeyError, TypeError):
+                        raise CorpusError(f"{f}:{n} is not a JSON object with a 'text' field") from None
+        else:
+            items = raw.splitlines()
+        items = [t for t in items if t.strip()][:max_lines] if max_lines else [t for t in items if t.strip()]
+        if not items:
+            _skip(skipped, f.stem, f"{f} is empty")
+            continue
+        texts[f.stem] = items
+        info[f.stem] = {"name": f.stem, "script": "", "india_8th_schedule": False}
+    if not texts:
+        raise CorpusError("no readable text in the given text sets")
+    return ParallelCorpus(texts, info, skipped, ", ".join(str(p) for p in paths), False)
+
+
 # ---- the embedded CLDR default ---------------------------------------------------------------------
 
 #: code used in the report -> CLDR locale
@@ -209,7 +253,7 @@ def _num(x: float) -> float | None:
 
 
 def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, baseline: str | None = None,
-                      pivot: str = "eng_Latn", alpha: float = 2.5, progress: bool = True,
+                      pivot: str | None = "eng_Latn", alpha: float = 2.5, progress: bool = True,
                       sample_languages: Sequence[str] | None = None, specs: Mapping[str, str] | None = None,
                       return_frequencies: bool = False, roundtrip_lines: int = 50,
                       min_roundtrip: float = 0.95) -> dict:
@@ -232,11 +276,11 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
         raise ConfigError(f"baseline '{baseline}' is not among the tokenizers ({', '.join(names)}): "
                           "pass one of them with --baseline")
     skipped = list(corpus.skipped)
-    if pivot not in corpus.texts:
+    if pivot and pivot not in corpus.texts:
         skipped.append({"language": pivot, "reason": f"pivot language {pivot} not in the corpus: parity is null"})
         warnings.warn(f"pivot language {pivot} is missing: parity is not computed", EvalWarning, stacklevel=2)
     codes = list(corpus.texts)
-    if pivot in codes:  # the pivot first, so its counts exist for parity
+    if pivot and pivot in codes:  # the pivot first, so its counts exist for parity
         codes.remove(pivot)
         codes.insert(0, pivot)
     totals = {n: np.zeros(max(1, adapters[n].vocab_size), dtype=np.int64) for n in names}
@@ -291,7 +335,7 @@ def evaluate_parallel(tokenizers: Mapping[str, Any], corpus: ParallelCorpus, *, 
             }
             row["fertility"] = row["tokens_per_char"] if unseg else row["tokens_per_word"]
             row["fertility_unit"] = "char" if unseg else "word"
-            if pivot in per_line:
+            if pivot and pivot in per_line:
                 piv = per_line[pivot][n]
                 k = min(len(piv), len(counts))
                 row["parity"] = M.parity(counts[:k], piv[:k])

@@ -28,19 +28,26 @@ def write_report(tokenizers: Mapping[str, Any], parallel_dir_or_default: str | P
                  progress: bool = True, specs: Mapping[str, str] | None = None,
                  max_lines: int | None = None, morphology: str | Path | None = None, morph_max_words: int = 2000,
                  variants: str | Path | None = None, productivity: bool = False,
-                 embeddings: Mapping[str, str | Path] | None = None) -> dict[str, Any]:
+                 embeddings: Mapping[str, str | Path] | None = None,
+                 domains: Sequence[str | Path] | None = None) -> dict[str, Any]:
     """Evaluate `tokenizers` ({name: tokenizer object or adapter}) on a parallel folder, or on the
     embedded CLDR default when `parallel_dir_or_default` is None or "default", and write
     `out_dir/report.{json,md,html}`. Returns the report dict (with `paths`).
 
     Optional sections: `morphology` (folder of gold `<lang>.tsv`), `variants` (GB/US spelling-pair TSV),
     `productivity` (subword productivity per language) and `embeddings` ({name: model.safetensors}:
-    under-trained token candidates)."""
+    under-trained token candidates). `domains` (a list of .txt/.jsonl files or folders) replaces the
+    parallel text with non-parallel text sets, one per file (parity is then null)."""
     from tokensmith.evaluate import sections
     from tokensmith.evaluate.loaders import as_adapter
     from tokensmith.evaluate.multilingual import cldr_corpus, evaluate_parallel, read_parallel_dir
 
-    if parallel_dir_or_default in (None, "", "default", "cldr"):
+    if domains:
+        from tokensmith.evaluate.multilingual import read_text_sets
+
+        corpus = read_text_sets(domains, max_lines=max_lines)
+        pivot = None
+    elif parallel_dir_or_default in (None, "", "default", "cldr"):
         corpus = cldr_corpus()
         if languages:
             keep = [c for c in languages if c in corpus.texts]
@@ -144,6 +151,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         for key, label, fmt in _METRICS:
             lines.append(f"| {label} | " + " | ".join(_fmt(india['mean'][n][key], fmt) for n in names) + " |")
     for key, label, fmt in _METRICS:
+        if key == "parity" and not report["pivot"]:
+            continue
         lines += ["", f"## {label} per language", "", "| language | " + " | ".join(names) + " |",
                   "|---|" + "---:|" * len(names)]
         for code, row in report["languages"].items():
@@ -181,8 +190,10 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     color = {n: cmap(i % cmap.N) for i, n in enumerate(names)}
     india = report["groups"].get("india_8th_schedule")
     bar_codes = india["languages"] if india else list(langs)[:40]
-    for key, label in (("nsl", f"NSL vs {report['baseline']} (lower is shorter)"),
-                       ("parity", f"parity vs {report['pivot']} (1 = same token count)")):
+    bars = [("nsl", f"NSL vs {report['baseline']} (lower is shorter)")]
+    if report["pivot"]:
+        bars.append(("parity", f"parity vs {report['pivot']} (1 = same token count)"))
+    for key, label in bars:
         fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(bar_codes) * max(1, len(names)) / 2.5), 4))
         width = 0.8 / len(names)
         x = np.arange(len(bar_codes))
@@ -198,7 +209,8 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ax.legend(fontsize=8, ncol=min(len(names), 5))
         out.append((f"bar-{key}", label, _png(fig)))
     codes = list(langs)
-    data = np.array([[langs[c][n]["parity"] if langs[c][n]["parity"] is not None else np.nan for c in codes]
+    hkey = "parity" if report["pivot"] else "nsl"
+    data = np.array([[langs[c][n][hkey] if langs[c][n][hkey] is not None else np.nan for c in codes]
                      for n in names], dtype=float)
     fig, ax = plt.subplots(figsize=(min(30, max(8, 0.13 * len(codes) + 2)), 0.5 * len(names) + 1.8))
     im = ax.imshow(np.log2(data), aspect="auto", cmap="RdYlGn_r", vmin=-1, vmax=max(2.0, float(np.nanmax(np.log2(data)))
@@ -207,7 +219,8 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xticks(range(len(codes)))
     ax.set_xticklabels(codes, rotation=90, fontsize=max(3, min(8, 400 // max(1, len(codes)))))
-    ax.set_title(f"log2 parity vs {report['pivot']} (tokenizers × languages)")
+    ax.set_title(f"log2 parity vs {report['pivot']} (tokenizers × languages)" if report["pivot"]
+                 else f"log2 NSL vs {report['baseline']} (tokenizers × text sets)")
     fig.colorbar(im, ax=ax, fraction=0.02, pad=0.01)
     out.append(("heatmap", "parity heatmap", _png(fig)))
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -289,6 +302,8 @@ def render_html(report: Mapping[str, Any]) -> str:
             parts.append("</div>")
     parts.append("<h2>All languages</h2>")
     for key, label, _ in _METRICS:
+        if key == "parity" and not report["pivot"]:
+            continue
         parts.append(f"<h3>{_e(label)}</h3>" + _html_table(report, list(report["languages"]), key, f"all-{key}"))
     parts += _html_sections(report, names)
     if report["skipped"]:
