@@ -33,7 +33,7 @@ def main() -> int:
     from tokensmith.adapt.transfer import METHODS, transfer_embeddings
     from tokensmith.evaluate.loaders import as_adapter, load_tokenizer
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     mdir = gt.get_model_path()
     state = read_safetensors(mdir / "model.safetensors")
     config = BertConfig.from_json_file(str(mdir / "config.json"))

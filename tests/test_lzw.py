@@ -101,3 +101,47 @@ def test_stats_on_text(tiny_data):
     stats = lzw.compression_stats(seqs, **kw)
     assert 0.05 < stats.reduction < 0.6
     assert lzw.decode_batch(lzw.encode_batch(seqs, **kw), **kw) == seqs
+
+
+def test_hyper_lm_trains_and_is_causal(tiny_data):
+    """The zip2zip hyper-embedding LM: finite loss on code streams (KwKwK included), training lowers it,
+    and logits at a position never depend on later codes (entries are offered only once decodable)."""
+    import torch
+
+    from tokensmith.adapt.hyper import HyperLM, evaluate_hyper_bpb, hyper_batch, hyper_loss_fn, lzw_schedule
+    from tokensmith.lm import LMConfig, encode_chunks, make_chunks
+    from tokensmith.lm.train import new_model, train_lm
+
+    raw = (tiny_data / "english_bench/gutenberg_en_sample.txt").read_text(encoding="utf-8")[:20000]
+    chunks = make_chunks([raw], 96) + ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]  # forces the KwKwK case
+
+    def enc(batch):  # a byte-level "tokenizer": base ids are bytes
+        return [list(t.encode("utf-8")) for t in batch]
+
+    cs = encode_chunks(enc, chunks, 256)
+    cfg = LMConfig(d_model=32, n_layer=1, n_head=2, chunk_bytes=96, batch_size=8, steps=10, lr=5e-3, threads=1)
+    base = new_model(cfg, 256, 1 + cs.max_len)
+    hlm = HyperLM(base, max_subtokens=3, codebook_size=64)
+    kw = hlm.lzw_kwargs()
+    codes, book = lzw.encode_with_codebook([256] + cs.ids[-1], **kw)
+    assert any(lzw_schedule(codes, book, 257, 64, 3, [256])[2])  # a KwKwK code is present
+    before = evaluate_hyper_bpb(hlm, cs)
+    assert 0.1 < before["reduction"] < 0.7 and before["bpb"] < 9
+    train_lm(cfg, cs, None, model=hlm, loss_fn=hyper_loss_fn(cs, kw))
+    after = evaluate_hyper_bpb(hlm, cs)
+    assert after["bpb"] < before["bpb"]
+    # causality: a different continuation leaves earlier logits unchanged
+    a = encode_chunks(enc, ["the cat sat on the mat, the cat sat on the hat"], 256)
+    b = encode_chunks(enc, ["the cat sat on the mat, the dog ran to the car"], 256)
+    hlm.eval()
+    xa = hyper_batch(a, [0], kw, torch.device("cpu"))
+    xb = hyper_batch(b, [0], kw, torch.device("cpu"))
+    la, lb = hlm(*xa[:1], *xa[2:]), hlm(*xb[:1], *xb[2:])
+    same = next(i for i in range(min(xa[0].shape[1], xb[0].shape[1])) if xa[0][0, i] != xb[0][0, i])
+    assert same > 5
+    v = hlm.base.vocab_size
+    for p in range(same):
+        known = [k for k in range(xa[2].shape[1]) if xa[3][0, k] <= p]
+        assert torch.allclose(la[0, p, :v], lb[0, p, :v], atol=1e-5)
+        assert torch.allclose(la[0, p, v:][known], lb[0, p, v:][known], atol=1e-5)
+        assert torch.allclose(la[0, p, -1], lb[0, p, -1], atol=1e-5) or (la[0, p, -1].isinf() and lb[0, p, -1].isinf())
