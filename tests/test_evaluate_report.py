@@ -77,6 +77,11 @@ def test_markdown_tables(cli_report):
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## The 22 official languages of India" in md
     assert re.search(r"\| Hindi \(hin_Deva\) \| 1\.000 \| \*\*0\.\d+\*\* \|", md)
+    # the JSON holds everything the renderers need: re-rendering from it gives the same Markdown
+    from tokensmith.evaluate.report import rerender
+
+    rerender(out)
+    assert (out / "report.md").read_text(encoding="utf-8") == md
 
 
 def _chromium():

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from tokensmith._io import atomic_write
 
-__all__ = ["write_report", "write_json", "render_markdown", "render_html"]
+__all__ = ["write_report", "write_json", "render_markdown", "render_html", "rerender"]
 
 _METRICS = [("nsl", "NSL", "{:.3f}"), ("fertility", "fertility", "{:.2f}"), ("parity", "parity", "{:.2f}"),
             ("bytes_per_token", "bytes/token", "{:.2f}")]
@@ -79,6 +79,16 @@ def write_report(tokenizers: Mapping[str, Any], parallel_dir_or_default: str | P
         p.chmod(0o644)  # reports are meant to be shared (the temporary file was private)
     report["paths"] = {k: str(v) for k, v in paths.items()}
     return report
+
+
+def rerender(out_dir: str | Path) -> None:
+    """Rewrite `report.md` and `report.html` from an existing `report.json` (no re-evaluation)."""
+    out = Path(out_dir)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    for name, text in (("report.md", render_markdown(report)), ("report.html", render_html(report))):
+        with atomic_write(out / name) as f:
+            f.write(text)
+        (out / name).chmod(0o644)
 
 
 def _clean(x: Any) -> Any:
@@ -298,7 +308,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                 toks = s["tokens"].get(n, [])
                 spans = "".join(f"<span class='t{i % 6}' title='{i}'>{_e(tok)}</span>" for i, tok in enumerate(toks))
                 parts.append(f"<div><span class='note'>{_e(n)} — {len(toks)} tokens</span>"
-                             f"<div class='split'>{spans}</div></div>")
+                             f"<div class='split' dir='auto'>{spans}</div></div>")
             parts.append("</div>")
     parts.append("<h2>All languages</h2>")
     for key, label, _ in _METRICS:
