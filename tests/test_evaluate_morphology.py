@@ -93,3 +93,16 @@ def test_gold_loader_and_real_tokenizers(tiny_data, shared_data):
     c = morph_consistency_f1(cl100k, rus)
     assert c["pairs"] == 100 * 99 // 2 and 0 < c["f1"] < 1
     assert morph_edit_distance(cl100k, rus)["mean"] > 0
+
+
+def test_argument_orders_for_morphbpe():
+    words = ["walked", "walking", "jumped"]
+    pairs = [("walked", "walking"), ("walked", "jumped")]
+    a = morph_consistency_f1(tokenize, pairs, GOLD)          # (tokenize, pairs, gold)
+    b = morph_consistency_f1(tokenize, GOLD, pairs=pairs)
+    assert a == b and a["pairs"] == 2
+    assert morph_consistency_f1(tokenize, words, GOLD) == morph_consistency_f1(tokenize, GOLD, words=words)
+    assert morph_edit_distance(tokenize, words, GOLD) == morph_edit_distance(tokenize, GOLD, words)
+    assert morpheme_boundary_prf(tokenize, words, GOLD) == morpheme_boundary_prf(tokenize, GOLD, words)
+    with pytest.raises(ConfigError):
+        morph_edit_distance(tokenize, words, words)

@@ -133,6 +133,16 @@ def boundaries(pieces: Sequence[str]) -> set[int]:
     return out
 
 
+def _order(gold: Any, words: Any) -> tuple[Mapping[str, Sequence[str]], Any]:
+    """Accept both `(tokenize, gold, words)` and `(tokenize, words, gold)`."""
+    if not isinstance(gold, Mapping) and isinstance(words, Mapping):
+        return words, gold
+    if not isinstance(gold, Mapping):
+        raise ConfigError("pass the gold segmentations as a dict word -> morphemes "
+                          "(load_gold_segmentations(path) reads the kit's TSV files)")
+    return gold, words
+
+
 def morpheme_boundary_prf(tokenize: Any, gold: Mapping[str, Sequence[str]],
                           words: Iterable[str] | None = None) -> dict[str, float]:
     """Micro-averaged boundary precision, recall and F1 of the tokenizer against gold morpheme boundaries.
@@ -141,6 +151,7 @@ def morpheme_boundary_prf(tokenize: Any, gold: Mapping[str, Sequence[str]],
     `ozonising -> ozone ise ing`), or whose pieces do not spell it (lowercasing tokenizers), are skipped
     and counted in `skipped`.
     """
+    gold, words = _order(gold, words)
     words = list(gold) if words is None else list(words)
     seg = _segment_all(tokenize, words)
     tp = fp = fn = used = skipped = 0
@@ -180,6 +191,7 @@ def morph_edit_distance(tokenize: Any, gold: Mapping[str, Sequence[str]],
                         words: Iterable[str] | None = None) -> dict[str, float]:
     """Morphological edit distance: mean over words of the Levenshtein distance between the token
     pieces and the gold morphemes (each piece one unit). 0 means every word is split into its morphemes."""
+    gold, words = _order(gold, words)
     words = list(gold) if words is None else list(words)
     if not words:
         raise ConfigError("morph_edit_distance needs at least one word with a gold segmentation")
@@ -189,17 +201,26 @@ def morph_edit_distance(tokenize: Any, gold: Mapping[str, Sequence[str]],
 
 
 def morph_consistency_f1(tokenize: Any, gold: Mapping[str, Sequence[str]],
+                         pairs_or_words: Iterable[Any] | None = None, *,
                          pairs: Iterable[tuple[str, str]] | None = None,
                          words: Iterable[str] | None = None) -> dict[str, float]:
     """Morphological consistency F1 over word pairs: gold positive when the two words share a morpheme,
     predicted positive when they share a token (piece). With `pairs=None`, every unordered pair of the
     words is scored (exactly, through an inverted index); pass `pairs` to score a sample instead.
+    Also callable as `morph_consistency_f1(tokenize, pairs_or_words, gold)`.
 
     >>> gold = {"walked": ["walk", "ed"], "walks": ["walk", "s"], "cat": ["cat"]}
     >>> seg = {"walked": ["walk", "ed"], "walks": ["wal", "ks"], "cat": ["c", "at"]}.__getitem__
     >>> morph_consistency_f1(seg, gold)["recall"]      # the one gold pair (walked, walks) shares no token
     0.0
     """
+    gold, pairs_or_words = _order(gold, pairs_or_words)
+    if pairs_or_words is not None:  # positional: a list of (a, b) pairs or of words
+        items = list(pairs_or_words)
+        if items and isinstance(items[0], (tuple, list)):
+            pairs = items
+        else:
+            words = items
     if pairs is not None:
         pairs = list(pairs)
         words = {w for p in pairs for w in p}
