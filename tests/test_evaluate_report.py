@@ -216,3 +216,17 @@ def test_domain_text_sets(tmp_path, tiny_data, kit):
     assert code["cl100k"]["parity"] is None and code["llama2"]["nsl"] > 1.0
     assert "## parity per language" not in (out / "report.md").read_text(encoding="utf-8")
     assert main(["eval", "--tokenizers", kit["cl100k"], "--domains", "x", "--parallel", "y", "--out", str(out)]) == 2
+
+
+def test_start_and_max_lines(tmp_path, kit):
+    from tokensmith.evaluate.multilingual import read_parallel_dir
+
+    d = tmp_path / "par"
+    d.mkdir()
+    _write(d, "eng_Latn.txt", "a\nb\nc\nd\n")
+    _write(d, "ids.tsv", "line\n1\n2\n3\n4\n")
+    _write(d, "fra_Latn.txt", "un\ndeux\n")   # shorter: holds the first rows (ids.tsv present)
+    with pytest.warns(UserWarning, match="fra_Latn"):
+        corpus = read_parallel_dir(d, start_line=2, max_lines=1)
+    assert corpus.texts == {"eng_Latn": ["c"]}
+    assert corpus.skipped[0]["language"] == "fra_Latn"

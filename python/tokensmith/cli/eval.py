@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(one row per file, e.g. shared/data/domain; no parity)")
     p.add_argument("--languages", default=None, help="comma-separated language codes (default: all files)")
     p.add_argument("--pivot", default="eng_Latn", help="language of the parity ratio (default: eng_Latn)")
+    p.add_argument("--start-line", type=int, default=0,
+                   help="skip this many lines of every file first (e.g. 600: FLORES lines not used for training)")
     p.add_argument("--max-lines", type=int, default=None, help="use at most this many lines per language")
     p.add_argument("--out", required=True, help="output folder for report.json, report.md, report.html")
     p.add_argument("--morphology", default=None,
@@ -86,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
                               specs=dict(named), max_lines=args.max_lines, morphology=args.morphology,
                               morph_max_words=args.morph_max_words, variants=args.variants,
                               productivity=args.productivity, embeddings=embeddings or None,
-                              domains=[d for d in (args.domains or "").split(",") if d.strip()] or None)
+                              domains=[d for d in (args.domains or "").split(",") if d.strip()] or None,
+                              start_line=args.start_line)
     t = report["timing"]
     india = report["groups"].get("india_8th_schedule")
     print(f"evaluated {t['tokenizers']} tokenizers on {t['languages']} languages "

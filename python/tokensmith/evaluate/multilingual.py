@@ -72,12 +72,14 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
 
 
 def read_parallel_dir(directory: str | Path, languages: Sequence[str] | None = None, *,
-                      max_lines: int | None = None) -> ParallelCorpus:
+                      max_lines: int | None = None, start_line: int = 0) -> ParallelCorpus:
     """Read `<code>.txt` files from `directory` (all of them, or `languages`).
 
     Empty or non-UTF-8 files and requested languages without a file are skipped with a warning.
     Files of different lengths are an error unless `ids.tsv` is present (then a shorter file holds the
-    first rows, as in the FLORES kit, and parity uses the common lines).
+    first rows, as in the FLORES kit, and parity uses the common lines). `start_line` skips the first
+    lines of every file (e.g. 600 to evaluate on FLORES lines a tokenizer was not trained on), then at most
+    `max_lines` are kept.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -111,6 +113,10 @@ def read_parallel_dir(directory: str | Path, languages: Sequence[str] | None = N
         lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
         if not any(ln.strip() for ln in lines):
             _skip(skipped, code, f"{path} is empty")
+            continue
+        lines = lines[start_line:]
+        if not any(ln.strip() for ln in lines):
+            _skip(skipped, code, f"{path} has no lines after line {start_line}")
             continue
         texts[code] = lines[:max_lines] if max_lines else lines
         meta = info.setdefault(code, {"name": code, "script": code.split("_")[-1] if "_" in code else "",

@@ -29,7 +29,7 @@ def write_report(tokenizers: Mapping[str, Any], parallel_dir_or_default: str | P
                  max_lines: int | None = None, morphology: str | Path | None = None, morph_max_words: int = 2000,
                  variants: str | Path | None = None, productivity: bool = False,
                  embeddings: Mapping[str, str | Path] | None = None,
-                 domains: Sequence[str | Path] | None = None) -> dict[str, Any]:
+                 domains: Sequence[str | Path] | None = None, start_line: int = 0) -> dict[str, Any]:
     """Evaluate `tokenizers` ({name: tokenizer object or adapter}) on a parallel folder, or on the
     embedded CLDR default when `parallel_dir_or_default` is None or "default", and write
     `out_dir/report.{json,md,html}`. Returns the report dict (with `paths`).
@@ -55,7 +55,7 @@ def write_report(tokenizers: Mapping[str, Any], parallel_dir_or_default: str | P
                                if c not in corpus.texts]
             corpus.texts = {c: corpus.texts[c] for c in keep}
     else:
-        corpus = read_parallel_dir(parallel_dir_or_default, languages, max_lines=max_lines)
+        corpus = read_parallel_dir(parallel_dir_or_default, languages, max_lines=max_lines, start_line=start_line)
     adapters = {n: as_adapter(t, n) for n, t in tokenizers.items()}
     report = evaluate_parallel(adapters, corpus, baseline=baseline, pivot=pivot, progress=progress, specs=specs,
                                return_frequencies=True)
