@@ -62,17 +62,18 @@ class Compact:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/tmp/lm_indic")
-    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--cl100k", default="hin_Deva", help="languages (comma) that also get cl100k; 'all' or ''")
     ap.add_argument("--cross", action="store_true", help="also the tokenizer of a neighbouring language")
     ap.add_argument("--vocab", type=int, default=4096)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "python"))
     from tokensmith.evaluate.loaders import as_adapter, load_tokenizer
     from tokensmith.lm import LMConfig, compare, split_texts
 
-    cfg = LMConfig(d_model=96, n_layer=3, n_head=4, dropout=0.1, chunk_bytes=256, batch_size=32, steps=args.steps,
-                   warmup=20, eval_every=50, eval_chunks=128, lr=3e-3, threads=args.threads)
+    cfg = LMConfig(d_model=64, n_layer=2, n_head=2, dropout=0.1, chunk_bytes=256, batch_size=16, steps=args.steps,
+                   warmup=15, eval_every=50, eval_chunks=64, lr=4e-3, threads=args.threads)
     train_parts = {c: split_texts(docs_for(c), cfg.val_fraction)[0] for c in LANGS}
     general_texts = []
     for code in GENERAL_MIX:
@@ -89,8 +90,9 @@ def main() -> int:
         if args.cross:
             other = {"hin_Deva": "mar_Deva", "mar_Deva": "hin_Deva", "ben_Beng": "hin_Deva"}[code]
             toks[f"other ({other[:3]})"] = own[other]
-        cmp = Compact(cl100k, docs)
-        toks[f"cl100k (compacted, {cmp.vocab_size} ids)"] = cmp
+        if args.cl100k == "all" or code in args.cl100k.split(","):
+            cmp = Compact(cl100k, docs)
+            toks[f"cl100k (compacted, {cmp.vocab_size} ids)"] = cmp
         rows = compare(toks, docs, Path(args.out) / code, config=cfg)
         results[code] = rows
     (Path(args.out) / "summary.json").write_text(json.dumps(results, indent=1))

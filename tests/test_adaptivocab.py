@@ -95,3 +95,20 @@ def test_save_load_and_errors(av, base, shared_data, tmp_path, legal):
         AdaptiVocab.fit(base, legal[0], 10, max_n=7)
     with pytest.raises(ConfigError):
         AdaptiVocab.fit(base, [""], 10)
+
+
+def test_cli(shared_data, tiny_data, tmp_path, capsys):
+    from tokensmith.cli import main
+
+    spec = str(shared_data / "tokenizers/openai_r50k_base/r50k_base.tiktoken")
+    out = tmp_path / "patch.json"
+    rc = main(["adapt", "adaptivocab", "--tokenizer", spec, "--corpus", str(tiny_data / "domain/legal_eu_law.jsonl"),
+               "--num-tokens", "100", "--rounds", "4", "--out", str(out)])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["tokens_after"] < res["tokens_before"] and out.exists()
+    assert AdaptiVocab.load(out).vocab_size == 50257
+    bad = tmp_path / "bad.json"
+    assert main(["adapt", "adaptivocab", "--tokenizer", spec, "--corpus", str(tmp_path / "missing.jsonl"),
+                 "--num-tokens", "10", "--out", str(bad)]) == 2
+    assert not bad.exists()

@@ -145,3 +145,21 @@ def test_hyper_lm_trains_and_is_causal(tiny_data):
         assert torch.allclose(la[0, p, :v], lb[0, p, :v], atol=1e-5)
         assert torch.allclose(la[0, p, v:][known], lb[0, p, v:][known], atol=1e-5)
         assert torch.allclose(la[0, p, -1], lb[0, p, -1], atol=1e-5) or (la[0, p, -1].isinf() and lb[0, p, -1].isinf())
+
+
+def test_cli(tiny_data, monkeypatch, capsys):
+    import io
+    import json as _json
+
+    from tokensmith.cli import main
+
+    text = (tiny_data / "english_bench/gutenberg_en_sample.txt").read_text(encoding="utf-8")[:8000]
+    spec = str(tiny_data.parent / "tokenizers/openai_r50k_base/r50k_base.tiktoken")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    assert main(["lzw", "--tokenizer", spec, "--unit", "all", "--json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert out["sequences"] == 1 and 0.1 < out["reduction"] < 0.6
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe bad")))
+    assert main(["lzw", "--tokenizer", spec]) == 2
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(["lzw", "--tokenizer", spec]) == 2

@@ -145,3 +145,33 @@ def test_minilm_checkpoint_embeddings(tmp_path):
     assert state[keys.input].shape[0] == bert.vocab_size
     resize_checkpoint(path, tmp_path / "r.safetensors", bert.vocab_size + 3)
     assert read_safetensors(tmp_path / "r.safetensors")[keys.input].shape == (bert.vocab_size + 3, 384)
+
+
+def test_cli(toks, corpus, tmp_path, capsys):
+    import json
+
+    from tokensmith.cli import main
+
+    a, b = toks
+    ta, tb = tmp_path / "a.json", tmp_path / "b.json"
+    a.tokenizer.save(str(ta))
+    b.tokenizer.save(str(tb))
+    ck = tmp_path / "m.safetensors"
+    write_safetensors({"tok_emb.weight": torch.randn(a.vocab_size, 8), "lm_head.weight": torch.randn(a.vocab_size, 8)},
+                      ck)
+    text = tmp_path / "c.txt"
+    text.write_text("\n".join(corpus), encoding="utf-8")
+    out = tmp_path / "new.safetensors"
+    assert main(["adapt", "transfer", "--checkpoint", str(ck), "--source", f"hf:{ta}", "--target", f"hf:{tb}",
+                 "--method", "focus", "--corpus", str(text), "--out", str(out)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    state = read_safetensors(out)
+    assert state["tok_emb.weight"].shape == (b.vocab_size, 8) == state["lm_head.weight"].shape
+    assert res["shared"] > 100
+    assert main(["adapt", "resize", "--checkpoint", str(out), "--rows", "600", "--out", str(tmp_path / "r.safetensors")]) == 0
+    assert read_safetensors(tmp_path / "r.safetensors")["lm_head.weight"].shape == (600, 8)
+    # mismatched vocab/embedding sizes: a 400-row checkpoint given with the 500-id tokenizer as source
+    bad = tmp_path / "bad.safetensors"
+    assert main(["adapt", "transfer", "--checkpoint", str(ck), "--source", f"hf:{tb}", "--target", f"hf:{ta}",
+                 "--out", str(bad)]) == 2
+    assert not bad.exists()
