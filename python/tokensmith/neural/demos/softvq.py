@@ -1,0 +1,74 @@
+"""SoftVQ-VAE demo: soft categorical tokens vs hard VQ in the same 1-D tokenizer.
+
+Claim (Chen et al. 2024): a softmax-weighted mixture of codewords is a fully differentiable
+bottleneck — better reconstruction than hard VQ at the same token count and codebook, stable
+gradients, no dead codes. Sweep τ to show the soft→hard transition (mean max-prob → 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tokensmith.neural.demos import _image_tokens as IT
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_lines
+from tokensmith.neural.recipes import _common as C
+from tokensmith.neural.recipes.softvq import hard_decode, softvq_config
+
+TAUS = (0.03, 0.07, 0.3, 1.0)
+
+
+def _extra(model, data):
+    xte = torch.as_tensor(data[2], device=next(model.parameters()).device)
+    out = {}
+    if model.cfg.quantizer == "softvq":
+        out["psnr_hard_view"] = C.psnr(hard_decode(model, xte), xte)
+        model.quant.reset_usage()
+        model.encode(xte)
+        st = model.quant.stats()
+        out["mean_max_prob"] = st.get("mean_max_prob", float("nan"))
+    else:
+        out["psnr_hard_view"] = float("nan")
+        out["mean_max_prob"] = 1.0
+    model.quant.reset_usage()
+    model.encode(xte)
+    out["dead_code_fraction"] = 1.0 - model.quant.stats()["codes_used"] / model.cfg.codebook_size
+    return out
+
+
+def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
+    steps = 250 if quick else 700
+    taus = (0.07, 1.0) if quick else TAUS
+    arms = {"hard VQ (STE)": softvq_config(quantizer="vq")}
+    for t in taus:
+        arms[f"SoftVQ τ={t}"] = softvq_config(temperature=t)
+    res = IT.run_arms(arms, ks=[8], steps=steps, seeds=seeds, device=device, extra=_extra)
+    rows = []
+    for a in arms:
+        g = res[a]["agg"]
+        rows.append([a, fmt(g["psnr"]["8"]), fmt(g["psnr_hard_view"]) if a != "hard VQ (STE)" else "= left",
+                     fmt(g["mean_max_prob"], 3), fmt(g["dead_code_fraction"], 3), fmt(g["grad_norm_std"], 3)])
+    table = markdown_table(["bottleneck (K=8, 256 codes × 8-d)", "test PSNR dB (as trained)",
+                            "PSNR dB decoding argmax codes", "mean max p (softness)", "dead-code fraction (test)",
+                            "grad-norm std over training"], rows)
+    plot_lines(out / "psnr_vs_tau.png", {
+        "SoftVQ (soft mixture)": (list(taus), [res[f"SoftVQ τ={t}"]["agg"]["psnr"]["8"] for t in taus]),
+        "SoftVQ decoded from argmax": (list(taus), [res[f"SoftVQ τ={t}"]["agg"]["psnr_hard_view"] for t in taus]),
+        "hard VQ": (list(taus), [res["hard VQ (STE)"]["agg"]["psnr"]["8"]] * len(taus)),
+    }, xlabel="temperature τ", ylabel="test PSNR (dB)", logx=True,
+        title=f"SoftVQ vs hard VQ, digits 8×8, K=8, {seeds} seed(s)")
+    gain = res["SoftVQ τ=0.07"]["agg"]["psnr"]["8"]["mean"] - res["hard VQ (STE)"]["agg"]["psnr"]["8"]["mean"]
+    return {
+        "system": "SoftVQ-VAE",
+        "claim": "a soft categorical bottleneck reconstructs better and trains more stably than hard VQ",
+        "setup": {"data": "sklearn digits 8x8", "tokens": 8, "codebook": "256 x 8-d l2", "steps": steps,
+                  "loss": "pixel MSE (+ SoftVQ entropy 0.01 / VQ commitment 0.25)"},
+        "arms": IT.strip_examples(res),
+        "table_md": table,
+        "headline": {"psnr_gain_soft_tau0.07_minus_hard_db": gain},
+        "verdict": ("demonstrated" if gain > 0 else "not shown") + f": SoftVQ τ=0.07 {gain:+.1f} dB vs hard VQ",
+        "notes": ["The soft token is continuous: its information content is not bounded by log2(256) bits; "
+                  "the argmax column shows what the discrete view alone carries.",
+                  "DINOv2 initialisation, REPA and the DiT/SiT generator of the paper are not reproducible here."],
+    }
