@@ -433,6 +433,12 @@ def _groups(languages: dict, info: dict, names: list[str], codes: list[str], ran
     groups = {"all": codes}
     if present_india:
         groups["india_8th_schedule"] = present_india
+    scripts: dict[str, list[str]] = {}
+    for c in codes:
+        if info[c].get("script"):
+            scripts.setdefault(f"script:{info[c]['script']}", []).append(c)
+    if len(scripts) > 1:
+        groups.update(sorted(scripts.items()))
     for gname, gcodes in groups.items():
         g: dict[str, Any] = {"languages": gcodes, "mean": {}}
         for n in names:

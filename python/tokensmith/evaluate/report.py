@@ -355,6 +355,12 @@ _UNDER = [("eligible", "eligible", "{:,}"), ("candidates", "bottom-2% candidates
 def _section_tables(report: Mapping[str, Any], names: list[str]) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) for every optional section present."""
     tables = []
+    by_script = {g[len("script:"):]: v for g, v in report["groups"].items() if g.startswith("script:")}
+    if by_script:
+        key = "parity" if report["pivot"] else "nsl"
+        tables.append((f"Mean {key} by script", ["script", "languages"] + names,
+                       [[script, str(len(g["languages"]))] + [_fmt(g["mean"][n][key], "{:.2f}") for n in names]
+                        for script, g in by_script.items()]))
     morph = report.get("morphology") or {}
     for key, label, fmt in _MORPH:
         if morph:
