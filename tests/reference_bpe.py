@@ -94,15 +94,21 @@ def train(counts: Mapping[bytes | tuple[bytes, ...], int], vocab_size: int, *, m
     return vocab, merges
 
 
-def encode_piece(piece: bytes, vocab: Sequence[bytes], merges: Sequence[tuple[int, int]]) -> list[int]:
-    """Lowest-rank adjacent pair first, leftmost on a tie (no whole-piece lookup)."""
-    ids = {tok: i for i, tok in enumerate(vocab)}
-    rank = {pair: r for r, pair in reversed(list(enumerate(merges)))}
-    symbols = [ids[bytes([b])] for b in piece]
-    while len(symbols) > 1:
-        best = min(range(len(symbols) - 1), key=lambda i: (rank.get((symbols[i], symbols[i + 1]), 1 << 62), i))
-        pair = (symbols[best], symbols[best + 1])
-        if pair not in rank:
-            break
-        symbols[best:best + 2] = [ids[vocab[pair[0]] + vocab[pair[1]]]]
-    return symbols
+class Encoder:
+    """Lowest-rank adjacent pair first, leftmost on a tie (no whole-piece lookup, no cache)."""
+
+    def __init__(self, vocab: Sequence[bytes], merges: Sequence[tuple[int, int]]) -> None:
+        self.vocab = vocab
+        self.ids = {tok: i for i, tok in enumerate(vocab)}
+        self.rank = {pair: r for r, pair in reversed(list(enumerate(merges)))}
+
+    def encode_piece(self, piece: bytes) -> list[int]:
+        symbols = [self.ids[bytes([b])] for b in piece]
+        while len(symbols) > 1:
+            best = min(range(len(symbols) - 1),
+                       key=lambda i: (self.rank.get((symbols[i], symbols[i + 1]), 1 << 62), i))
+            pair = (symbols[best], symbols[best + 1])
+            if pair not in self.rank:
+                break
+            symbols[best:best + 2] = [self.ids[self.vocab[pair[0]] + self.vocab[pair[1]]]]
+        return symbols
