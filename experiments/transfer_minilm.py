@@ -10,6 +10,7 @@ Targets: a byte-level BPE (8k, lowercased) trained on English Gutenberg text, an
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import os
@@ -83,8 +84,7 @@ def main() -> int:
         for method in METHODS:
             t0 = time.time()
             res = transfer_embeddings(bert, target, w, method=method, corpus=aux, extra_rows=extra, lowercase=True)
-            model = BertModel(config, add_pooling_layer=False)
-            model.load_state_dict(base.state_dict())
+            model = copy.deepcopy(base)
             model.resize_token_embeddings(v + 3)
             with torch.no_grad():
                 model.get_input_embeddings().weight.copy_(res.weight)
