@@ -18,6 +18,17 @@ from tokensmith.evaluate import metrics as M
 __all__ = ["morphology_section", "variation_section", "productivity_section", "undertrained_section"]
 
 
+def _bar(items: list, desc: str):
+    """A progress bar on stderr when it is a terminal (long sections), else the plain list."""
+    if not sys.stderr.isatty():
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=desc, file=sys.stderr, leave=False)
+
+
 def morphology_section(tokenizers: Mapping[str, Any], source: str | Path, *, max_words: int = 2000,
                        languages: Sequence[str] | None = None) -> dict[str, dict[str, dict]]:
     """`{lang: {tokenizer: {consistency_f1, edit_distance, boundary_precision, boundary_recall, boundary_f1, ...}}}`
@@ -33,7 +44,7 @@ def morphology_section(tokenizers: Mapping[str, Any], source: str | Path, *, max
     if not files:
         raise CorpusError(f"no gold segmentation TSV files in {source}: pass a folder of <lang>.tsv (word, morphemes)")
     out: dict[str, dict[str, dict]] = {}
-    for f in files:
+    for f in _bar(files, "morphology"):
         gold = load_gold_segmentations(f, limit=max_words)
         if not gold:
             continue
@@ -70,7 +81,7 @@ def productivity_section(tokenizers: Mapping[str, Any], texts: Mapping[str, Sequ
     from tokensmith.evaluate.morphology import word_segmenter
 
     out: dict[str, dict[str, dict]] = {}
-    for code, lines in texts.items():
+    for code, lines in _bar(list(texts.items()), "productivity"):
         words = list(dict.fromkeys(w for ln in lines for w in ln.split()))[:max_words]
         if not words:
             continue
