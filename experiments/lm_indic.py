@@ -70,7 +70,7 @@ def main() -> int:
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "python"))
     from tokensmith.evaluate.loaders import as_adapter, load_tokenizer
-    from tokensmith.lm import LMConfig, compare, split_texts
+    from tokensmith.lm import LMConfig, compare, make_chunks, split_texts
 
     cfg = LMConfig(d_model=64, n_layer=2, n_head=2, dropout=0.1, chunk_bytes=256, batch_size=16, steps=args.steps,
                    warmup=15, eval_every=50, eval_chunks=64, lr=4e-3, threads=args.threads)
@@ -91,7 +91,7 @@ def main() -> int:
             other = {"hin_Deva": "mar_Deva", "mar_Deva": "hin_Deva", "ben_Beng": "hin_Deva"}[code]
             toks[f"other ({other[:3]})"] = own[other]
         if args.cl100k == "all" or code in args.cl100k.split(","):
-            cmp = Compact(cl100k, docs)
+            cmp = Compact(cl100k, make_chunks(docs, cfg.chunk_bytes))
             toks[f"cl100k (compacted, {cmp.vocab_size} ids)"] = cmp
         rows = compare(toks, docs, Path(args.out) / code, config=cfg)
         results[code] = rows

@@ -65,8 +65,14 @@ def compare(tokenizers: Mapping[str, Any], texts: Sequence[str], out_dir: str | 
         curves[name] = history
         if save_models and out_dir is not None and dist_info()[0] == 0:
             save_lm(model, Path(out_dir) / "models" / _safe(name), meta={"tokenizer": name})
-    if out_dir is not None and dist_info()[0] == 0:
-        out = Path(out_dir)
+        if out_dir is not None and dist_info()[0] == 0:  # after every tokenizer: a crash keeps what is done
+            _write(Path(out_dir), config, train_chunks, val_chunks, rows, curves)
+    return rows
+
+
+def _write(out: Path, config: LMConfig, train_chunks, val_chunks, rows, curves) -> None:
+    """results.json, results.md and curves.png, each written atomically."""
+    if rows:
         out.mkdir(parents=True, exist_ok=True)
         payload = {"config": config.to_dict(), "train_chunks": len(train_chunks), "val_chunks": len(val_chunks),
                    "train_bytes": sum(len(c.encode()) for c in train_chunks), "rows": rows, "curves": curves}
@@ -75,7 +81,6 @@ def compare(tokenizers: Mapping[str, Any], texts: Sequence[str], out_dir: str | 
         with atomic_write(out / "results.md") as f:
             f.write(format_table(rows) + "\n")
         plot_curves(curves, out / "curves.png")
-    return rows
 
 
 def _safe(name: str) -> str:
