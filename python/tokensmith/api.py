@@ -69,10 +69,14 @@ def train(corpus: Any, method: str = "bpe", *, vocab_size: int, **options: Any) 
 
 
 def _record_provenance(tokenizer: Any, corpus: Any, seconds: float) -> None:
+    """What was read and how long it took, saved with the tokenizer (``tokenizer_config.json``)."""
+    provenance = {"corpus": corpus.stats.to_dict(), "train_seconds": round(seconds, 3)}
     info = getattr(tokenizer, "training_info", None)
     if isinstance(info, dict):
-        info.setdefault("corpus", corpus.stats.to_dict())
-        info.setdefault("seconds", round(seconds, 3))
+        info.update(provenance)
+    data = tokenizer.to_data() if hasattr(tokenizer, "to_data") else None
+    if data is not None:
+        data.config.update(provenance)
 
 
 def load_data(path: str | os.PathLike, pattern: str | None = None) -> "BpeData":
