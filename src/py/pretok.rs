@@ -75,6 +75,15 @@ fn char_spans(text: &str, spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
     out
 }
 
+/// The named patterns and the regex each one equals (`none` maps to None).
+#[pyfunction]
+fn named_patterns() -> Vec<(String, Option<String>)> {
+    crate::pretokenize::NAMED_PATTERNS
+        .iter()
+        .map(|name| (name.to_string(), crate::pretokenize::pattern_regex(name).map(str::to_string)))
+        .collect()
+}
+
 /// `text` normalized with `name` (none, nfc, nfkc, lowercase, nfkc_lowercase).
 #[pyfunction]
 fn normalize(py: Python<'_>, name: &str, text: &str) -> PyResult<String> {
@@ -245,5 +254,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPretokenizer>()?;
     m.add_class::<PyWordCounts>()?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(named_patterns, m)?)?;
     Ok(())
 }
