@@ -5,6 +5,7 @@ use crate::model::bpe::{BpeModel, BpeOptions, MergeSpec, SpecialPolicy, Splitter
 use crate::normalize::Normalizer;
 use crate::pretokenize::Pretokenizer;
 use crate::py::errors::to_py;
+use crate::py::pretok::PyWordCounts;
 use crate::train::bpe::{BpeTrainer, BpeTrainerConfig, Progress};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -140,7 +141,6 @@ fn train_bpe<'py>(
     max_words_per_token: Option<usize>,
     forbid_colon_space: bool,
 ) -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>)> {
-    let words = word_counts(counts)?;
     let initial_merges = initial_merges
         .iter()
         .map(|(a, b)| Ok((as_bytes(a)?, as_bytes(b)?)))
@@ -154,9 +154,15 @@ fn train_bpe<'py>(
         Some(p) => Reporter::from_py(&p)?,
         None => Reporter::None,
     };
-    let data = py
-        .allow_threads(|| trainer.train(&words, &mut |p| reporter.report(p)))
-        .map_err(to_py)?;
+    let data = if let Ok(native) = counts.downcast::<PyWordCounts>() {
+        let borrowed = native.borrow();
+        let inner = &borrowed.inner;
+        py.allow_threads(|| trainer.train_words(inner.iter(), &mut |p| reporter.report(p)))
+    } else {
+        let words = word_counts(counts)?;
+        py.allow_threads(|| trainer.train(&words, &mut |p| reporter.report(p)))
+    }
+    .map_err(to_py)?;
     reporter.finish(data.merges.len());
     Ok((bytes_list(py, &data.vocab)?, data.merges))
 }
