@@ -33,6 +33,8 @@ class BpeData:
     """Merges in priority order: ``(left_id, right_id)``; the result is the id whose bytes are the concatenation."""
     merge_priority: list[int] | None = None
     """Priority of each merge when several share one (rank files: the rank of the merged token); None: the index."""
+    token_ranks: list[int] | None = None
+    """Rank of each id as a merge result (rank files: the id), equivalent to ``merge_priority``; the engine's fast path."""
     special_tokens: dict[str, int] = field(default_factory=dict)
     """Special token text -> id. Text that spells one is matched as a whole, never merged."""
     pattern: str | None = None
@@ -89,7 +91,9 @@ class BpeData:
         }
         if self.units == "chars_byte_fallback" and self.byte_fallback:
             kwargs["byte_fallback_ids"] = [self.byte_fallback[b] for b in range(256)]
-        if self.merge_priority is None:
+        if self.token_ranks is not None:
+            kwargs["ranks"] = list(self.token_ranks)
+        elif self.merge_priority is None:
             kwargs["merges"] = [tuple(m) for m in self.merges]
         else:
             never = 2**32 - 1

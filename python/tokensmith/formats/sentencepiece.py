@@ -165,14 +165,16 @@ def model_to_data(model: SentencePieceModel, source: str = "tokenizer.model") ->
     order = sorted(piece_ids.items(), key=lambda kv: (-model.pieces[kv[1]][1], kv[1]))
     merges: list[tuple[int, int]] = []
     priority: list[int] = []
-    for rank, (piece, _i) in enumerate(order):
+    token_ranks = [2**32 - 1] * len(vocab)
+    for rank, (piece, i) in enumerate(order):
+        token_ranks[i] = rank
         for cut in range(1, len(piece)):
             left, right = piece_ids.get(piece[:cut]), piece_ids.get(piece[cut:])
             if left is not None and right is not None:
                 merges.append((left, right))
                 priority.append(rank)
     return BpeData(
-        vocab=vocab, merges=merges, merge_priority=priority, special_tokens=specials, pattern=None, normalization="none",
+        vocab=vocab, merges=merges, merge_priority=priority, token_ranks=token_ranks, special_tokens=specials, pattern=None, normalization="none",
         units="chars_byte_fallback", space_replacement=SPACE if model.escape_whitespaces else None,
         add_dummy_prefix=model.add_dummy_prefix,
         unk_id=model.unk_id if model.unk_id < len(vocab) else None,

@@ -136,7 +136,12 @@ def ranks_to_data(ranks: dict[bytes, int], *, pattern: str | None, special_token
     pairs, priority = merges_from_ranks(ranks)
     merges = [(ranks[a], ranks[b]) for a, b in pairs]
     # tiktoken looks a whole piece up before merging; ignore_merges does the same.
-    return BpeData(vocab=vocab, merges=merges, merge_priority=priority, special_tokens=dict(special_tokens),
+    never = 2**32 - 1
+    token_ranks = [never] * size
+    for rank in ranks.values():
+        token_ranks[rank] = rank
+    return BpeData(vocab=vocab, merges=merges, merge_priority=priority, token_ranks=token_ranks,
+                   special_tokens=dict(special_tokens),
                    pattern=pattern, units="bytes", ignore_merges=True, source=source)
 
 
