@@ -145,3 +145,39 @@ def test_demo_falls_back_to_the_standard_library():
     assert find_data_dir() is not None
     corpus = demo_corpus(None, quick=True)
     assert corpus.name == "python stdlib" and corpus.train and corpus.eval_sets["python_code"]
+
+
+def _readme_blocks(language: str) -> list[str]:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", readme, flags=re.S)
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    """Every README example works: the Python tour, run from the repository root."""
+    repo = Path(__file__).resolve().parents[1]
+    (block,) = _readme_blocks("python")
+    monkeypatch.chdir(repo)
+    code = block.replace('"out/my_tokenizer"', repr(str(tmp_path / "my_tokenizer")))
+    exec(compile(code, "README.md", "exec"), {})
+
+
+def test_readme_cli_example_runs(tmp_path):
+    """The command-line tour, in a shell, with its outputs redirected to a temporary directory."""
+    repo = Path(__file__).resolve().parents[1]
+    blocks = [b for b in _readme_blocks("bash") if b.lstrip().startswith("tokensmith train")]
+    assert len(blocks) == 1
+    script = blocks[0].replace("out/", f"{tmp_path}/")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "tokensmith").write_text(f"#!/bin/sh\nexec {sys.executable} -m tokensmith \"$@\"\n")
+    (bindir / "tokensmith").chmod(0o755)
+    import os
+
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Hello, world" in proc.stdout  # the encode | decode round trip
+    assert (tmp_path / "tok.tiktoken").is_file() and (tmp_path / "cl100k" / "tokenizer.json").is_file()
