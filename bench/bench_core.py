@@ -78,7 +78,7 @@ def chunks_of(text: str, size: int = 1 << 16) -> list[str]:
 def train_tokensmith(corpus: Path, vocab: int, threads: int, out: Path):
     import tokensmith
 
-    tok = tokensmith.train([str(corpus)], method="bpe", vocab_size=vocab, pattern="gpt2",
+    tok = tokensmith.train(Path(corpus), method="bpe", vocab_size=vocab, pattern="gpt2",
                            num_threads=threads, progress="none")
     return lambda text: len(tok.encode(text, disallowed_special=()))
 
@@ -266,7 +266,7 @@ def train_reference_tokenizer(corpus: Path, threads: int) -> Path:
 
     out = WORK / "trained_32k"
     if not (out / "tokenizer.json").exists():
-        tokensmith.train([str(corpus)], method="bpe", vocab_size=32000, pattern="gpt2",
+        tokensmith.train(Path(corpus), method="bpe", vocab_size=32000, pattern="gpt2",
                          num_threads=threads, progress="none").save(out)
     return out
 
