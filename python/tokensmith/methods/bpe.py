@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokensmith.corpus import Corpus
     from tokensmith.tokenizer import Tokenizer
 
-__all__ = ["train_bpe", "count_words", "build_tokenizer", "progress_mode"]
+__all__ = ["train_bpe", "train_from_counts", "count_words", "build_tokenizer", "progress_mode"]
 
 
 def progress_mode(config: BpeConfig) -> str:
@@ -62,9 +62,13 @@ def build_tokenizer(vocab: list[bytes], merges: list[tuple[int, int]], config: B
 @register("bpe", config=BpeConfig)
 def train_bpe(corpus: "Corpus", config: BpeConfig) -> "Tokenizer":
     """Byte-level BPE: the most frequent adjacent pair merges first."""
+    return train_from_counts(count_words(corpus, config), config)
+
+
+def train_from_counts(counts: Any, config: BpeConfig) -> "Tokenizer":
+    """BPE on word counts already made by ``count_words`` (count once, train several sizes)."""
     from tokensmith import _core
 
-    counts = count_words(corpus, config)
     vocab, merges = _core.train_bpe(
         counts, vocab_size=config.vocab_size, min_frequency=config.min_frequency,
         max_token_length=config.max_token_length, special_tokens=list(config.special_tokens),
