@@ -110,4 +110,31 @@ def load(path: str | os.PathLike, pattern: str | None = None) -> "Tokenizer":
     """
     from tokensmith.tokenizer import Tokenizer
 
+    special = _method_loader(Path(path))
+    if special is not None:
+        if pattern is not None:
+            raise ConfigError(f"pattern= only applies to tiktoken rank files; {path} stores its own pattern")
+        return special(path)
     return Tokenizer.from_data(load_data(path, pattern=pattern))
+
+
+# Method file formats known before their module registers a loader (import path of the loader).
+_BUILTIN_METHOD_FILES = {"picky.json": ("tokensmith.methods.picky", "load_picky")}
+
+
+def _method_loader(path: Path):
+    """The loader for a method's own format (``picky.json``...) when ``path`` is one, else None."""
+    import importlib
+
+    from tokensmith.methods import method_loaders
+
+    loaders: dict[str, Any] = {}
+    for name, (module, attr) in _BUILTIN_METHOD_FILES.items():
+        loaders[name] = (module, attr)
+    loaders.update(method_loaders())
+    for name, loader in loaders.items():
+        if (path.is_dir() and (path / name).is_file()) or (path.is_file() and path.name == name):
+            if isinstance(loader, tuple):
+                loader = getattr(importlib.import_module(loader[0]), loader[1])
+            return loader
+    return None

@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tokensmith train: skipped {stats.invalid_utf8_lines} lines of invalid UTF-8 "
               "(--strict makes this an error)", file=sys.stderr)
     tok.save(args.out)
-    print(f"wrote {args.out}/tokenizer.json: {args.method}, vocab {tok.vocab_size}, "
+    written = ", ".join(sorted(p.name for p in args.out.iterdir() if p.is_file() and not p.name.startswith(".")))
+    print(f"wrote {args.out} ({written}): {args.method}, vocab {tok.vocab_size}, "
           f"{stats.documents} documents, {stats.bytes / 1e6:.2f} MB, {seconds:.1f} s")
     return 0

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from tokensmith.corpus import Corpus
 
-__all__ = ["Method", "register", "get_method", "available_methods"]
+__all__ = ["Method", "register", "register_loader", "get_method", "available_methods", "method_loaders"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,20 @@ class Method:
 
 
 _REGISTRY: dict[str, Method] = {}
+_LOADERS: dict[str, Callable[[Any], Any]] = {}
 _discovered = False
+
+
+def register_loader(file_name: str, loader: Callable[[Any], Any]) -> None:
+    """Let ``tokensmith.load`` open a method's own file format: a directory holding ``file_name`` (or
+    that file itself) is loaded with ``loader(path)``. For methods whose files are not ``tokenizer.json``."""
+    _LOADERS[file_name] = loader
+
+
+def method_loaders() -> dict[str, Callable[[Any], Any]]:
+    """File name -> loader, for every method module that registered one."""
+    _discover()
+    return dict(_LOADERS)
 
 
 def register(name: str, *, config: type[BpeConfig] = BpeConfig,
