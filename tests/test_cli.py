@@ -181,3 +181,17 @@ def test_readme_cli_example_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Hello, world" in proc.stdout  # the encode | decode round trip
     assert (tmp_path / "tok.tiktoken").is_file() and (tmp_path / "cl100k" / "tokenizer.json").is_file()
+
+
+def test_method_options_come_from_the_registry(tmp_path, tiny_data, capsys):
+    """Each method's config fields are train flags; a flag of another method is a user error."""
+    from tokensmith.methods import available_methods
+
+    code, out, _ = run(["train", "--help"], capsys)
+    assert code == 0
+    for method in available_methods():
+        assert method in out
+    text = str(tiny_data / "english_variants" / "british_text.txt")
+    code, _, err = run(["train", "--vocab-size", "500", "--threshold", "0.5", "--out", str(tmp_path / "o"), text], capsys)
+    assert code == 2 and "threshold" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -47,6 +47,7 @@ class Method:
 
 _REGISTRY: dict[str, Method] = {}
 _LOADERS: dict[str, Callable[[Any], Any]] = {}
+_BROKEN: dict[str, str] = {}  # module name -> import error
 _discovered = False
 
 
@@ -87,7 +88,7 @@ def register(name: str, *, config: type[BpeConfig] = BpeConfig,
 
 
 def _first_line(doc: str | None) -> str:
-    return doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
+    return doc.strip().splitlines()[0].strip().rstrip(".") if doc and doc.strip() else ""
 
 
 def _discover() -> None:
@@ -97,8 +98,15 @@ def _discover() -> None:
         return
     _discovered = True
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "bpe", m.name)):
-        if not info.name.startswith("_"):
+        if info.name.startswith("_"):
+            continue
+        if info.name == "bpe":
             importlib.import_module(f"{__name__}.{info.name}")
+            continue
+        try:  # a broken optional method must not take plain BPE down with it
+            importlib.import_module(f"{__name__}.{info.name}")
+        except Exception as exc:  # noqa: BLE001 - reported when the method is asked for
+            _BROKEN[info.name] = f"{type(exc).__name__}: {exc}"
 
 
 def available_methods() -> dict[str, Method]:
@@ -110,6 +118,9 @@ def available_methods() -> dict[str, Method]:
 def get_method(name: str) -> Method:
     """The method called ``name``; an unknown name raises ``ConfigError`` listing the known ones."""
     methods = available_methods()
+    if name not in methods and name in _BROKEN:
+        raise ConfigError(f"method {name!r} could not be loaded ({_BROKEN[name]}); reinstall tokensmith "
+                          "or report the bug")
     if name not in methods:
         raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(methods)}")
     return methods[name]
