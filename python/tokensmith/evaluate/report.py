@@ -204,7 +204,8 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     if report["pivot"]:
         bars.append(("parity", f"parity vs {report['pivot']} (1 = same token count)"))
     for key, label in bars:
-        fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(bar_codes) * max(1, len(names)) / 2.5), 4))
+        # wide enough to separate the bars, never so wide that the browser shrinks the labels away
+        fig, ax = plt.subplots(figsize=(min(18, max(8, 0.12 * len(bar_codes) * max(1, len(names)) + 3)), 4.5))
         width = 0.8 / len(names)
         x = np.arange(len(bar_codes))
         for j, n in enumerate(names):
@@ -216,7 +217,7 @@ def _plots(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ax.set_title(label + (" — Indian languages" if india else ""))
         if key == "nsl":
             ax.axhline(1.0, color="black", lw=0.6)
-        ax.legend(fontsize=8, ncol=min(len(names), 5))
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: never covers bars
         out.append((f"bar-{key}", label, _png(fig)))
     codes = list(langs)
     hkey = "parity" if report["pivot"] else "nsl"
