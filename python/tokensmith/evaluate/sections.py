@@ -30,10 +30,12 @@ def _bar(items: list, desc: str):
 
 
 def morphology_section(tokenizers: Mapping[str, Any], source: str | Path, *, max_words: int = 2000,
-                       languages: Sequence[str] | None = None) -> dict[str, dict[str, dict]]:
+                       languages: Sequence[str] | None = None, min_boundary_words: int = 20) -> dict[str, dict[str, dict]]:
     """`{lang: {tokenizer: {consistency_f1, edit_distance, boundary_precision, boundary_recall, boundary_f1, ...}}}`
     over `source` (a folder of `<lang>.tsv` gold files such as `shared/data/morphology/`, or one TSV).
-    At most `max_words` words per language (the first ones; the kit's files are randomly sampled)."""
+    At most `max_words` words per language (the first ones; the kit's files are randomly sampled).
+    Boundary scores need words whose morphemes and pieces both spell the word; with fewer than
+    `min_boundary_words` of them the boundary scores are null."""
     from tokensmith.evaluate.morphology import (load_gold_segmentations, morph_consistency_f1, morph_edit_distance,
                                                 morpheme_boundary_prf, word_segmenter)
 
@@ -62,6 +64,8 @@ def morphology_section(tokenizers: Mapping[str, Any], source: str | Path, *, max
                 "boundary_precision": b["precision"], "boundary_recall": b["recall"], "boundary_f1": b["f1"],
                 "boundary_words": b["words"], "tokens_per_word": float(np.mean([len(v) for v in segmented.values()])),
             }
+            if b["words"] < min_boundary_words:  # e.g. a tokenizer that strips Arabic diacritics: nothing to score
+                out[f.stem][name].update(boundary_precision=None, boundary_recall=None, boundary_f1=None)
     return out
 
 
