@@ -195,3 +195,18 @@ def test_method_options_come_from_the_registry(tmp_path, tiny_data, capsys):
     code, _, err = run(["train", "--vocab-size", "500", "--threshold", "0.5", "--out", str(tmp_path / "o"), text], capsys)
     assert code == 2 and "threshold" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_encode_special_token_text(trained, capsys, monkeypatch):
+    code, _, err = run(["encode", "-t", str(trained)], capsys, "end <|endoftext|>\n", monkeypatch)
+    assert code == 2 and "pass --allow-special" in err
+    code, out, _ = run(["encode", "-t", str(trained), "--allow-special"], capsys, "end <|endoftext|>\n", monkeypatch)
+    assert code == 0 and out.split()[-1] == "0"
+
+
+def test_progress_json_goes_to_stderr(tmp_path, tiny_data, capfd):
+    code, out, err = run(["train", "--vocab-size", "300", "--progress", "json", "--out", str(tmp_path / "t"),
+                          str(tiny_data / "english_variants" / "british_text.txt")], capfd)
+    assert code == 0 and out.startswith("wrote")
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert events[-1]["event"] == "done" and all("merges_done" in e for e in events)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 
 def add_tokenizer_args(parser: argparse.ArgumentParser) -> None:
@@ -37,17 +38,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+BATCH_LINES = 4096  # lines encoded per parallel batch: bounded memory on any input size
+
+
+def _batches(stream) -> "Iterator[list[str]]":
+    batch: list[str] = []
+    for line in stream:
+        batch.append(line.rstrip("\n").rstrip("\r"))
+        if len(batch) >= BATCH_LINES:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def run(args: argparse.Namespace) -> int:
     tok = load_tokenizer(args)
     allowed = "all" if args.allow_special else set()
+    from tokensmith.errors import TokenError
+
+    for batch in _batches(sys.stdin):
+        try:
+            ids = tok.encode_batch(batch, allowed_special=allowed)
+        except TokenError as exc:
+            specials = [s for s in tok.special_tokens if any(s in line for line in batch)]
+            if not specials:
+                raise
+            raise TokenError(f"the input contains the special token {specials[0]!r}; pass --allow-special "
+                             "to encode it as that token") from exc
+        _write(tok, ids, args.format)
+    return 0
+
+
+def _write(tok, batch_ids: list[list[int]], fmt: str) -> None:
     out = sys.stdout
-    lines = [line.rstrip("\n").rstrip("\r") for line in sys.stdin]
-    for ids in tok.encode_batch(lines, allowed_special=allowed) if lines else []:
-        if args.format == "ids":
+    for ids in batch_ids:
+        if fmt == "ids":
             out.write(" ".join(map(str, ids)) + "\n")
-        elif args.format == "pieces":
+        elif fmt == "pieces":
             out.write(" ".join(piece_text(tok, i) for i in ids) + "\n")
         else:
             out.write(json.dumps({"ids": ids, "pieces": [piece_text(tok, i) for i in ids]},
                                  ensure_ascii=False) + "\n")
-    return 0
