@@ -51,5 +51,17 @@ def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None,
     return results
 
 
+def mean_image_psnr() -> float:
+    """Reference: PSNR of predicting the mean training image for every test image (a model that learned nothing)."""
+    xtr, _, xte, _ = load_digits()
+    m = torch.as_tensor(xtr.mean(0, keepdims=True)).expand(len(xte), -1, -1, -1)
+    return T.C.psnr(m, torch.as_tensor(xte))
+
+
+def reference_line() -> str:
+    return (f"\n\nReference: predicting the mean training image gives {mean_image_psnr():.2f} dB "
+            "(what a tokenizer that learned nothing scores).")
+
+
 def strip_examples(results: dict) -> dict:
     return {k: {kk: vv for kk, vv in v.items() if kk != "example"} for k, v in results.items()}

@@ -17,7 +17,7 @@ from tokensmith.neural.recipes import hnet as H
 
 
 def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
-    steps, bs = (150, 16) if quick else (450, 16)
+    steps, bs = (120, 16) if quick else (300, 16)
     train_s, train_b, _ = byte_streams(60000, seed=0)
     test_s, test_b, _ = byte_streams(8192, seed=1)
     arms = {"H-Net dynamic chunking": H.HNetConfig(routing="learned"),

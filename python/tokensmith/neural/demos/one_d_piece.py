@@ -48,7 +48,7 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
         "setup": {"data": "sklearn digits 8x8, 1498 train / 299 test", "tokens": K, "quantizer": "VQ 256 x 8-d, l2-normalised, k-means init",
                   "steps": steps, "width": 64, "layers": "2+2", "loss": "pixel MSE only"},
         "arms": IT.strip_examples(res),
-        "table_md": table + "\n\n" + usage,
+        "table_md": table + "\n\n" + usage + IT.reference_line(),
         "headline": {"psnr_gain_at_k1_db": gain1, "psnr_gap_at_full_k_db": gapK},
         "verdict": ("demonstrated" if gain1 > 3 else "not shown") + f": +{gain1:.1f} dB at k=1; "
                    f"{gapK:+.1f} dB at k={K} (the price of front-loading at this budget)",
