@@ -52,6 +52,23 @@ impl PyPretokenizer {
         py.allow_threads(|| self.inner.split(text))
     }
 
+    /// The byte offset of the first piece where `other` splits `text` differently (None: same pieces).
+    fn first_difference(&self, py: Python<'_>, other: &Bound<'_, PyPretokenizer>, text: &str) -> Option<usize> {
+        let other = &other.get().inner;
+        py.allow_threads(|| {
+            let (mine, theirs) = (self.inner.split(text), other.split(text));
+            let at = mine.iter().zip(theirs.iter()).position(|(a, b)| a != b);
+            match at {
+                Some(i) => Some(mine[i].0.min(theirs[i].0)),
+                None if mine.len() != theirs.len() => {
+                    let i = mine.len().min(theirs.len());
+                    Some(mine.get(i).or(theirs.get(i)).map_or(0, |s| s.0))
+                }
+                None => None,
+            }
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!("Pretokenizer({:?})", self.inner.pattern())
     }
