@@ -157,6 +157,11 @@ def test_special_tokens_policy(tok):
         tok.encode("x", allowed_special={"<|nope|>"})
 
 
+def test_lone_surrogates_become_replacement_chars(tok):
+    assert tok.decode(tok.encode("a\ud800b")) == "a\ufffdb"
+    assert tok.encode_batch(["\udfff"]) == [tok.encode("\ufffd")]
+
+
 def test_decode_errors(tok):
     ids = tok.encode("é")
     pieces = [tok.id_to_token(i) for i in tok.encode("日本")]
@@ -167,8 +172,9 @@ def test_decode_errors(tok):
         assert tok.decode(first).endswith("\ufffd")
         assert tok.decode(first, errors="ignore") == ""
     assert tok.decode(ids, errors="strict") == "é"
-    with pytest.raises(TokenError, match="unknown token id"):
-        tok.decode([10**6])
+    for bad in (10**6, -1, 2**40):
+        with pytest.raises(TokenError, match="unknown token id"):
+            tok.decode([bad])
     with pytest.raises(ConfigError):
         tok.decode(ids, errors="bogus")
 

@@ -99,7 +99,7 @@ class Tokenizer:
                seed: int | None = None) -> list[int]:
         """Token ids of ``text``. ``dropout=p`` applies BPE-dropout (each merge skipped with probability
         ``p``); ``seed`` makes it reproducible (default: a fresh random seed per call)."""
-        _check_text(text)
+        text = _check_text(text)
         if dropout:
             if not 0.0 <= dropout <= 1.0:
                 raise ConfigError(f"dropout must be between 0 and 1, got {dropout}")
@@ -110,15 +110,12 @@ class Tokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of ``text`` with special tokens treated as plain text."""
-        _check_text(text)
-        return self._core.encode(text, (), ())
+        return self._core.encode(_check_text(text), (), ())
 
     def encode_batch(self, texts: Iterable[str], *, allowed_special: Iterable[str] | str = frozenset(),
                      disallowed_special: Iterable[str] | str = "all", num_threads: int | None = None) -> list[list[int]]:
         """Encode many texts in parallel (``num_threads``: None or 0 = all cores)."""
-        texts = list(texts)
-        for text in texts:
-            _check_text(text)
+        texts = [_check_text(text) for text in texts]
         if num_threads is not None and (isinstance(num_threads, bool) or num_threads < 0):
             raise ConfigError(f"num_threads must be a non-negative int, got {num_threads!r}")
         return self._core.encode_batch(texts, allowed_special, disallowed_special, int(num_threads or 0))
@@ -126,7 +123,7 @@ class Tokenizer:
     def encode_with_offsets(self, text: str, *, allowed_special: Iterable[str] | str = frozenset(),
                             disallowed_special: Iterable[str] | str = "all") -> EncodingWithOffsets:
         """Ids with byte and character offsets of each token (see the module notes on normalization)."""
-        _check_text(text)
+        text = _check_text(text)
         ids, offsets = self._core.encode_with_offsets(text, allowed_special, disallowed_special)
         seen = text if self._engine_sees_input() else self._engine_text(text)
         return EncodingWithOffsets(ids, offsets, _char_offsets(seen, offsets))
@@ -152,8 +149,9 @@ class Tokenizer:
         ids = [int(i) for i in ids]
         if self._control:
             ids = [i for i in ids if i not in self._control]
-        if any(i < 0 for i in ids):
-            raise TokenError(f"token ids are non-negative; got {min(ids)}")
+        if any(not 0 <= i < 2**32 for i in ids):
+            raise TokenError(f"unknown token id {next(i for i in ids if not 0 <= i < 2**32)}; "
+                             f"ids run from 0 to {self.vocab_size - 1}")
         raw = self._core.decode_bytes(ids)
         rep = self._data.space_replacement
         if rep:
@@ -276,6 +274,12 @@ class Tokenizer:
                 f"source={method!r})")
 
 
-def _check_text(text: Any) -> None:
+def _check_text(text: Any) -> str:
+    """The text to encode; lone surrogates (not encodable as UTF-8) become U+FFFD, as in tiktoken."""
     if not isinstance(text, str):
         raise ConfigError(f"expected text as str, got {type(text).__name__}; decode bytes first")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text

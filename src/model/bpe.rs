@@ -212,7 +212,7 @@ impl BpeModel {
         self.vocab
             .get(id as usize)
             .map(|v| v.as_slice())
-            .ok_or_else(|| CoreError::Token(format!("unknown token id {id}; ids run from 0 to {}", self.vocab_size() - 1)))
+            .ok_or_else(|| CoreError::Token(format!("unknown token id {id}; ids run from 0 to {}", self.vocab_size().saturating_sub(1))))
     }
 
     /// The id of a non-special token's bytes.
