@@ -22,9 +22,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tokensmith.api import load_data
+    from tokensmith.api import _method_loader, load_data
+    from tokensmith.errors import FormatError
     from tokensmith.formats import hf, tiktoken
 
+    if _method_loader(args.input) is not None:
+        raise FormatError(f"{args.input} is a {args.input.name if args.input.is_file() else 'method-specific'} "
+                          "tokenizer whose encoding is not a merge list; it cannot be converted to "
+                          f"{args.to} (use it with tokensmith.load)")
     data = load_data(args.input, pattern=args.pattern)
     if args.to == "hf":
         if args.output.exists() and not args.output.is_dir():

@@ -42,9 +42,12 @@ def summarize(data, longest: int = 10) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tokensmith.api import load_data
+    from tokensmith.api import _method_loader, load_data
 
-    info = summarize(load_data(args.path, pattern=args.pattern), args.longest)
+    loader = _method_loader(args.path)
+    data = loader(args.path).to_data() if loader is not None else load_data(args.path, pattern=args.pattern)
+    info = summarize(data, args.longest)
+    info["source"] = str(args.path)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
