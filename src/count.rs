@@ -321,6 +321,13 @@ impl<'a> Reader<'a> {
         if data.len() < 32 {
             return Err(format_error("truncated header"));
         }
+        let version = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
+        if version != VERSION {
+            return Err(CoreError::Format(format!(
+                "word-count file version {version} is not supported (this build reads version {VERSION}); \
+                 re-count with this version"
+            )));
+        }
         let (body, tail) = data.split_at(data.len() - 8);
         let stored = u64::from_le_bytes(tail.try_into().map_err(|_| format_error("truncated"))?);
         if fnv1a64(body) != stored {
@@ -351,13 +358,7 @@ impl<'a> Reader<'a> {
 
     /// Checks version and flags; returns the number of entries.
     fn header(&mut self) -> Result<usize> {
-        let version = self.u32()?;
-        if version != VERSION {
-            return Err(CoreError::Format(format!(
-                "word-count file version {version} is not supported (this build reads version {VERSION}); \
-                 re-count with this version"
-            )));
-        }
+        let _version = self.u32()?; // checked in `new`
         if self.u32()? != 0 {
             return Err(format_error("unknown flags"));
         }
