@@ -251,3 +251,12 @@ def test_load_errors(tmp_path, tiny_data):
         tokensmith.load(tmp_path / "nothing.json")
     with pytest.raises(FormatError, match="unknown tokenizer format"):
         tokensmith.load(tiny_data / "morphology" / "eng.tsv")
+
+
+def test_train_on_a_datasets_object(train_texts):
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"content": train_texts[:500]})
+    tok = tokensmith.train(ds, vocab_size=400, text_field="content", num_threads=1)
+    assert tok.vocab_size == 400
+    assert tok.to_data().config["corpus"]["documents"] == len([t for t in train_texts[:500] if t])

@@ -210,3 +210,13 @@ def test_progress_json_goes_to_stderr(tmp_path, tiny_data, capfd):
     assert code == 0 and out.startswith("wrote")
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert events[-1]["event"] == "done" and all("merges_done" in e for e in events)
+
+
+def test_corpus_budget_and_sampling_flags_are_saved(tmp_path, tiny_data, capsys):
+    code, _, err = run(["train", "--vocab-size", "300", "--progress", "none", "--max-bytes", "20000",
+                        "--sample-rate", "0.5", "--seed", "3", "--out", str(tmp_path / "t"),
+                        str(tiny_data / "english_bench" / "gutenberg_en_sample.txt")], capsys)
+    assert code == 0, err
+    saved = json.loads((tmp_path / "t" / "tokenizer_config.json").read_text())["tokensmith"]
+    assert saved["corpus"]["bytes"] == 20000 and saved["corpus"]["truncated"]
+    assert saved["config"]["seed"] == 3
