@@ -26,11 +26,15 @@ def run(args: argparse.Namespace) -> int:
     from tokensmith.errors import FormatError
     from tokensmith.formats import hf, tiktoken
 
-    if _method_loader(args.input) is not None:
-        raise FormatError(f"{args.input} is a {args.input.name if args.input.is_file() else 'method-specific'} "
-                          "tokenizer whose encoding is not a merge list; it cannot be converted to "
-                          f"{args.to} (use it with tokensmith.load)")
-    data = load_data(args.input, pattern=args.pattern)
+    loader = _method_loader(args.input)
+    if loader is not None:
+        data = loader(args.input).to_data()
+        ordinary = sum(t is not None for t in data.vocab) - len(data.special_tokens)
+        if not data.merges and ordinary > 256:
+            raise FormatError(f"{args.input} holds a tokenizer whose encoding is not a merge list (e.g. Picky "
+                              f"BPE's event log); it cannot be converted to {args.to}; use it with tokensmith.load")
+    else:
+        data = load_data(args.input, pattern=args.pattern)
     if args.to == "hf":
         if args.output.exists() and not args.output.is_dir():
             raise ConfigError(f"{args.output} exists and is not a directory; --to hf writes a directory")
