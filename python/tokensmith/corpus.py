@@ -266,6 +266,9 @@ def resolve_files(source: str | os.PathLike | Iterable[str | os.PathLike]) -> li
             files.extend(found)
         elif path.exists():
             raise CorpusError(f"{path} is not a regular file or directory")
+        elif isinstance(item, str) and (len(text) > 200 or "\n" in text):
+            raise CorpusError(f"corpus file not found: {text[:40]!r}...; to train on text itself, "
+                              "pass a list of strings")
         else:
             raise CorpusError(f"corpus file not found: {path}")
     for path in files:
