@@ -260,3 +260,12 @@ def test_train_on_a_datasets_object(train_texts):
     tok = tokensmith.train(ds, vocab_size=400, text_field="content", num_threads=1)
     assert tok.vocab_size == 400
     assert tok.to_data().config["corpus"]["documents"] == len([t for t in train_texts[:500] if t])
+
+
+def test_skipped_invalid_utf8_lines_are_reported(tmp_path):
+    from tokensmith.corpus import SkippedLinesWarning
+
+    (tmp_path / "mixed.txt").write_bytes(("hello world\n" * 20).encode() + b"bad \xff\n")
+    with pytest.warns(SkippedLinesWarning, match="skipped 1 lines of invalid UTF-8"):
+        tok = tokensmith.train(tmp_path / "mixed.txt", vocab_size=270)
+    assert tok.to_data().config["corpus"]["invalid_utf8_lines"] == 1

@@ -65,6 +65,13 @@ def train(corpus: Any, method: str = "bpe", *, vocab_size: int, **options: Any) 
     start = time.perf_counter()
     tokenizer = get_method(method).train(corpus, config)
     _record_provenance(tokenizer, corpus, time.perf_counter() - start)
+    if corpus.stats.invalid_utf8_lines:
+        import warnings
+
+        from tokensmith.corpus import SkippedLinesWarning
+
+        warnings.warn(f"skipped {corpus.stats.invalid_utf8_lines} lines of invalid UTF-8 "
+                      "(strict=True makes this an error)", SkippedLinesWarning, stacklevel=2)
     return tokenizer
 
 

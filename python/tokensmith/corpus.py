@@ -35,7 +35,11 @@ from typing import IO, Any, Iterable, Iterator
 
 from tokensmith.errors import ConfigError, CorpusError
 
-__all__ = ["Corpus", "CorpusStats", "TEXT_SUFFIXES", "resolve_files"]
+__all__ = ["Corpus", "CorpusStats", "SkippedLinesWarning", "TEXT_SUFFIXES", "resolve_files"]
+
+
+class SkippedLinesWarning(UserWarning):
+    """Some corpus lines were skipped (invalid UTF-8); ``strict=True`` makes that an error."""
 
 # What a directory walk picks up; explicit files and globs may have any name.
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".jsonl", ".ndjson")

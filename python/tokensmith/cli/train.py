@@ -13,6 +13,7 @@ import sys
 import time
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import tokensmith
-    from tokensmith.corpus import Corpus, resolve_files
+    from tokensmith.corpus import Corpus, SkippedLinesWarning, resolve_files
     from tokensmith.methods import get_method
 
     method = get_method(args.method)
@@ -128,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     corpus = Corpus(resolve_files(args.inputs), text_field=args.text_field, whole_files=args.whole_files, max_bytes=args.max_bytes,
                     sample_rate=args.sample_rate, seed=config.seed, strict=args.strict)
     start = time.perf_counter()
-    tok = tokensmith.train(corpus, args.method, **{k: v for k, v in config.to_dict().items() if k != "method"})
+    with warnings.catch_warnings():  # reported below as one plain line
+        warnings.simplefilter("ignore", SkippedLinesWarning)
+        tok = tokensmith.train(corpus, args.method, **{k: v for k, v in config.to_dict().items() if k != "method"})
     seconds = time.perf_counter() - start
     stats = corpus.stats
     if stats.invalid_utf8_lines:
