@@ -395,7 +395,10 @@ def load_tokenizer(spec: str, name: str | None = None) -> TokenizerAdapter:
 
 def _sniff(path: Path) -> str:
     if path.is_dir():
-        if (path / "tokenizer_config.json").exists() or (path / "vocab.txt").exists():
+        config = path / "tokenizer_config.json"
+        if config.exists() and b"tokensmith" in config.read_bytes():
+            return "tokensmith"  # saved by tokensmith: its own loader keeps method and config
+        if config.exists() or (path / "vocab.txt").exists():
             return "transformers"
         for cand in ("tokenizer.json", "tokenizer.json.gz"):
             if (path / cand).exists():
@@ -405,7 +408,7 @@ def _sniff(path: Path) -> str:
     head = _read_maybe_gz(path)[:4096]
     stripped = head.lstrip()
     if stripped.startswith(b"{"):
-        if b'"model"' in head or b'"added_tokens"' in head or b'"version"' in head[:200] and b'"truncation"' in head:
+        if b'"added_tokens"' in head and b'"truncation"' in head:  # the first keys tokenizers writes
             return "hf"
         if b'"config"' in head and b'"vocab"' in head:
             return "tekken"
