@@ -81,6 +81,26 @@ def test_convert_rank_file_to_hf_and_back(tmp_path, capsys):
     code, _, err = run(["convert", "--to", "tiktoken", str(tmp_path / "cl"), str(tmp_path / "cl.tiktoken")], capsys)
     assert code == 0, err
     assert (tmp_path / "cl.tiktoken").read_bytes() == source.read_bytes()
+    # The written tokenizer.json is Llama-3 style (Split + ByteLevel, ignore_merges): stock tokenizers
+    # and our reader of it agree with tiktoken on the multilingual tiny kit.
+    import tiktoken
+    import tokenizers
+
+    import tokensmith
+    from tokensmith.config import known_patterns
+    from tokensmith.formats.tiktoken import read_ranks
+
+    ref = tiktoken.Encoding("cl100k", pat_str=known_patterns()["cl100k"], mergeable_ranks=read_ranks(source),
+                            special_tokens={})
+    stock = tokenizers.Tokenizer.from_file(str(tmp_path / "cl" / "tokenizer.json"))
+    ours = tokensmith.load(tmp_path / "cl")
+    lines = []
+    for path in sorted((KIT / "tiny" / "multilingual" / "flores200_sib").glob("*.txt")):
+        lines += path.read_text(encoding="utf-8").splitlines()[:2]
+    for line in lines:
+        ids = ref.encode_ordinary(line)
+        assert stock.encode(line, add_special_tokens=False).ids == ids, line
+        assert ours.encode(line) == ids, line
 
 
 @pytest.mark.parametrize("argv,message", [
