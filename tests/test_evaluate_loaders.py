@@ -160,3 +160,24 @@ def test_variation_sensitivity_hand_and_real(tiny_data, shared_data):
     rr = variation_sensitivity(cl100k, real)
     # an American-leaning vocabulary: British spellings need more tokens
     assert rr["tokens_gb"] > rr["tokens_us"] and rr["pairs_different_length"] > 0
+
+
+def test_our_own_tokenizer_goes_through_its_rust_batch_encoder(shared_data, flores200, tiny_data):
+    import tokensmith
+    from tokensmith.evaluate.loaders import NativeAdapter
+
+    rank_file = shared_data / "tokenizers/openai_cl100k_base/cl100k_base.tiktoken"
+    ours = load_tokenizer(f"tokensmith:{rank_file}#cl100k", "ours")
+    assert isinstance(ours, NativeAdapter) and ours.vocab_size >= 100256
+    # our Rust encoder gives the README's counts for cl100k (Hindi: 25,116 tokens on 200 lines)
+    assert int(count_tokens(ours, flores200["hin_Deva"])[0].sum()) == 25116
+    assert ours.token_bytes(15339) == b"hello"
+    lines = (tiny_data / "english_bench" / "gutenberg_en_sample.txt").read_text(encoding="utf-8").splitlines()[:2000]
+    trained = tokensmith.train(lines, vocab_size=400, special_tokens=["<|endoftext|>"])
+    adapter = as_adapter(trained, "bpe-400")
+    assert adapter.kind == "tokensmith" and adapter.vocab_size == 400 and len(adapter.special_ids) == 1
+    # a special token's text is ordinary text for evaluation, never an error
+    ids = adapter.encode_batch(["the end <|endoftext|>"])[0]
+    assert adapter.decode(ids) == "the end <|endoftext|>"
+    per_line, freqs = count_tokens(adapter, lines[:50])
+    assert per_line.sum() == freqs.sum() > 0

@@ -296,7 +296,15 @@ class NativeAdapter(TokenizerAdapter):
         self.special_ids = frozenset(specials.values()) if isinstance(specials, dict) else frozenset()
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return [list(ids) for ids in self.tokenizer.encode_batch(list(texts))]
+        texts = list(texts)
+        if self._plain_text_kwargs:
+            try:  # text that spells a special token is ordinary text here (as tiktoken's encode_ordinary)
+                return [list(ids) for ids in self.tokenizer.encode_batch(texts, disallowed_special=())]
+            except TypeError:
+                self._plain_text_kwargs = False
+        return [list(ids) for ids in self.tokenizer.encode_batch(texts)]
+
+    _plain_text_kwargs = True
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids))
@@ -384,7 +392,7 @@ def load_tokenizer(spec: str, name: str | None = None) -> TokenizerAdapter:
             kind = _sniff(path)
         loader = {"hf": _load_hf, "transformers": _load_transformers, "spm": _load_spm,
                   "tiktoken": _load_tiktoken, "tekken": _load_tekken, "tokensmith": _load_native}[kind]
-        return loader(path, name, fragment) if kind == "tiktoken" else loader(path, name)
+        return loader(path, name, fragment) if kind in ("tiktoken", "tokensmith") else loader(path, name)
     except (FormatError, ConfigError):
         raise
     except Exception as exc:  # noqa: BLE001 - a library's own error becomes a one-line FormatError
@@ -504,13 +512,16 @@ def _load_tekken(path: Path, name: str) -> TokenizerAdapter:
     return TiktokenAdapter(enc, name, id_offset=n_special, vocab_size=cfg["default_vocab_size"])
 
 
-def _load_native(path: Path, name: str) -> TokenizerAdapter:
+def _load_native(path: Path, name: str, fragment: str = "") -> TokenizerAdapter:
+    """tokensmith.load (our Rust encoder); `#PATTERN` is passed on as its `pattern=` for rank files."""
     import tokensmith
 
     loader = getattr(tokensmith, "load", None)
     if loader is None:
         raise ConfigError("tokensmith.load is not available in this build: load the tokenizer with hf: or tiktoken:")
-    return as_adapter(loader(str(path)), name)
+    pattern = fragment[len("regex:"):] if fragment.startswith("regex:") else fragment
+    tok = loader(str(path), pattern=pattern) if pattern else loader(str(path))
+    return as_adapter(tok, name)
 
 
 def load_many(args: Iterable[str]) -> dict[str, TokenizerAdapter]:
