@@ -57,9 +57,14 @@ def _unicode_to_bytes() -> dict[str, int]:
     return {c: b for b, c in bytes_to_unicode().items()}
 
 
+@lru_cache(maxsize=1)
+def _translation() -> dict[int, str]:
+    return {b: c for b, c in bytes_to_unicode().items()}
+
+
 def _to_piece(token: bytes) -> str:
-    table = bytes_to_unicode()
-    return "".join(table[b] for b in token)
+    """Token bytes in GPT-2's byte alphabet (``b" the"`` -> ``"Ġthe"``)."""
+    return token.decode("latin-1").translate(_translation())
 
 
 def _from_piece(piece: str) -> bytes | None:
@@ -104,16 +109,17 @@ def to_tokenizer_json(data: BpeData) -> dict[str, Any]:
     added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for i, t in sorted(specials.items())]
     vocab: dict[str, int] = {}
+    pieces: list[str] = []
     for i, token in enumerate(data.vocab):
         if token is None:
+            pieces.append("")
             continue
         piece = specials[i] if i in specials else _to_piece(token)
+        pieces.append(piece)
         if piece in vocab:
             raise FormatError(f"token {piece!r} appears twice in the vocabulary (ids {vocab[piece]} and {i})")
         vocab[piece] = i
-    merges = []
-    for left, right in data.merges:
-        merges.append(f"{_to_piece(data.vocab[left])} {_to_piece(data.vocab[right])}")  # type: ignore[arg-type]
+    merges = [f"{pieces[left]} {pieces[right]}" for left, right in data.merges]
     regex = _pattern_regex(data.pattern)
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
     if regex is None:
