@@ -199,3 +199,50 @@ def load_recipe(directory: str | os.PathLike, model_cls, cfg_cls, *, recipe: str
     model = model_cls(cfg)
     load_model(model, str(directory / "model.safetensors"), strict=True, device=device or "cpu")
     return model.to(device or "cpu").eval()
+
+
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training settings shared by the smaller recipes."""
+
+    steps: int = 500
+    """Optimiser steps."""
+    batch_size: int = 32
+    """Examples per step."""
+    lr: float = 1e-3
+    """Peak AdamW learning rate (warm-up, cosine to 10%)."""
+    seed: int = 0
+    """Seed for init and batching."""
+    device: str = "cpu"
+    """cpu | cuda | auto."""
+    amp: bool = False
+    """bf16 autocast on CUDA (quantizer distances stay fp32)."""
+
+
+def train_model(model: nn.Module, arrays: tuple, loss_fn: Callable[..., torch.Tensor], tc: TrainConfig,
+                log_every: int = 0) -> dict:
+    """Move `model` and `arrays` to tc.device and minimise `loss_fn(model, *batch)` over random batches."""
+    gen = seed_everything(tc.seed)
+    dev = resolve_device(tc.device)
+    model.to(dev)
+    tensors = [torch.as_tensor(a).to(dev) for a in arrays]
+
+    def step(idx, g):
+        with autocast(dev, tc.amp):
+            return loss_fn(model, *[t[idx.to(dev)] for t in tensors])
+
+    return fit(model, step, len(tensors[0]), steps=tc.steps, batch_size=min(tc.batch_size, len(tensors[0])),
+               lr=tc.lr, gen=gen, log_every=log_every)
+
+
+def recipe_io(recipe: str, model_cls, cfg_cls):
+    """(save, load) functions for a recipe whose model is `model_cls(cfg)`."""
+
+    def save(model, directory):
+        return save_recipe(model, directory, model.cfg, recipe=recipe)
+
+    def load(directory, device: str | None = None):
+        return load_recipe(directory, model_cls, cfg_cls, recipe=recipe, device=device)
+
+    return save, load
