@@ -1,0 +1,92 @@
+"""Training time of each BPE-family method against plain BPE on the same corpus (and the Picky BPE
+reference trainer, PyPI ``pickybpe-bauwenst`` 1.2.0, on the same words).
+
+Targets: SuperBPE and MorphBPE ≤ 1.5× BPE, Picky ≤ 3× BPE, ≥ 50× faster than pickybpe-bauwenst at 8k on 5 MB.
+Every method counts its own words (the times include counting); MorphBPE is timed with gold segmentations
+only and with Morfessor on top (a pure-Python library: a fixed extra cost). Single run each, fixed corpus.
+
+    python3 bench/bench_methods.py --mb 5 --vocab 8000 [--reference] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def corpus(mb: float) -> list[str]:
+    out, seen = [], 0
+    with gzip.open(DATA / "english_bench" / "gutenberg_en.txt.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            seen += len(line.encode())
+            out.append(line.rstrip("\n"))
+            if seen >= mb * 1e6:
+                break
+    return out
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def reference_picky(lines: list[str], vocab: int) -> float:
+    import logging
+    import tempfile
+
+    from pickybpe.vocabularisation import PickyBPETrainer
+
+    logging.getLogger("pickybpe").setLevel(logging.WARNING)
+    counts: Counter = Counter()
+    for line in lines:
+        counts.update(line.split())
+    trainer = PickyBPETrainer(vocab_size=vocab, picky_threshold=0.9, character_coverage=1.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        return timed(lambda: trainer._fit_from_counts(counts, Path(tmp) / "m.json", logging_step=10**9))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=5.0)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reference", action="store_true", help="also time pickybpe-bauwenst (minutes)")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "python"))
+    import tokensmith
+
+    lines = corpus(args.mb)
+    gold = [str(DATA / "morphology" / "eng.tsv")]
+    common = {"vocab_size": args.vocab, "progress": "none", "num_threads": args.threads}
+    runs = {
+        "bpe": dict(method="bpe"),
+        "picky (τ=0.9)": dict(method="picky", threshold=0.9),
+        "superbpe (t=0.9V)": dict(method="superbpe"),
+        "morphbpe (gold only)": dict(method="morphbpe", segmentations=gold, morfessor=False),
+        "morphbpe (gold + Morfessor 5k words)": dict(method="morphbpe", segmentations=gold),
+        "chars (max 3 bytes)": dict(method="chars"),
+        "domain (KL3M recipe)": dict(method="domain"),
+    }
+    times = {name: timed(lambda kw=kw: tokensmith.train(lines, **common, **kw)) for name, kw in runs.items()}
+    base = times["bpe"]
+    print(f"{args.mb} MB English, V = {args.vocab}, {args.threads} threads\n")
+    print("| method | seconds | × BPE |\n|---|---|---|")
+    for name, s in times.items():
+        print(f"| {name} | {s:.2f} | {s / base:.2f} |")
+    if args.reference:
+        ref = reference_picky(lines, args.vocab)
+        print(f"| pickybpe-bauwenst 1.2.0 (τ=0.9) | {ref:.1f} | {ref / base:.1f} |")
+        print(f"\nOur Picky BPE is {ref / times['picky (τ=0.9)']:.0f}× faster than the reference.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
