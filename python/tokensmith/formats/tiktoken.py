@@ -96,14 +96,15 @@ def merges_from_ranks(ranks: dict[bytes, int]) -> tuple[list[tuple[bytes, bytes]
     items = list(ranks.items())
     if any(items[i][1] > items[i + 1][1] for i in range(len(items) - 1)):
         items.sort(key=lambda kv: kv[1])
+    add_merge, add_priority = merges.append, priority.append
     for token, rank in items:
-        if len(token) < 2:
-            continue
         for cut in range(1, len(token)):
-            left, right = token[:cut], token[cut:]
-            if left in ranks and right in ranks:
-                merges.append((left, right))
-                priority.append(rank)
+            left = token[:cut]
+            if left in ranks:
+                right = token[cut:]
+                if right in ranks:
+                    add_merge((left, right))
+                    add_priority(rank)
     return merges, priority
 
 
