@@ -181,3 +181,25 @@ def test_our_own_tokenizer_goes_through_its_rust_batch_encoder(shared_data, flor
     assert adapter.decode(ids) == "the end <|endoftext|>"
     per_line, freqs = count_tokens(adapter, lines[:50])
     assert per_line.sum() == freqs.sum() > 0
+
+
+def test_hf_unigram_tokenizer_json(tmp_path, tiny_data):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from tokensmith.evaluate.morphology import word_segmenter
+
+    lines = (tiny_data / "english_bench" / "gutenberg_en_sample.txt").read_text(encoding="utf-8").splitlines()[:3000]
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.train_from_iterator(lines, trainers.UnigramTrainer(vocab_size=300, special_tokens=["<unk>"], unk_token="<unk>"))
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    a = load_tokenizer(str(path))                     # sniffed as hf
+    assert a.kind == "hf" and a.model_type == "Unigram" and a.vocab_size == 300
+    ids = a.encode("the walking")
+    assert b"".join(a.token_bytes(i) for i in ids) == b" the walking"   # ▁ is a space
+    assert "".join(word_segmenter(a)("walking")) == "walking"
+    assert a.decode(ids) == "the walking"
+    r = unreachable_tokens(a)
+    assert len(r["unreachable"]) + len(r["unchecked"]) < a.vocab_size
