@@ -127,6 +127,19 @@ def read_maybe_gzip(path: str | Path) -> bytes:
     return data
 
 
+def _head(path: Path, size: int = 64) -> bytes:
+    """The first bytes of a file, gunzipped when it is gzip."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(size)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                head = f.read(size)
+    except (OSError, EOFError) as exc:
+        raise FormatError(f"cannot read {path}: {exc}") from None
+    return head
+
+
 def sniff_format(path: str | Path) -> str:
     """``"dir"``, ``"hf"``, ``"tiktoken"`` or ``"sentencepiece"``, from the path and the first bytes."""
     path = Path(path)
@@ -138,7 +151,7 @@ def sniff_format(path: str | Path) -> str:
         raise FormatError(f"{path} holds no tokenizer.json; pass a tokenizer directory or file")
     if not path.exists():
         raise FormatError(f"tokenizer file not found: {path}")
-    head = read_maybe_gzip(path)[:64] if path.stat().st_size < (1 << 30) else path.open("rb").read(64)
+    head = _head(path)
     stripped = head.lstrip()
     if stripped.startswith(b"{"):
         return "hf"
