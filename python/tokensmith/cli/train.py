@@ -90,13 +90,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     corpus.add_argument("--sample-rate", type=float, default=1.0, help="keep each document with this probability")
     corpus.add_argument("--strict", action="store_true", help="stop at invalid UTF-8 instead of skipping the line")
     seen: dict[str, str] = {}
-    owner: dict[str, list[str]] = {}
     for method in methods.values():
         cls = method.config_class
         group = parser.add_argument_group(f"{method.name} options" if method.name != "bpe" else "training")
         docs, types_ = field_docs(cls), field_types(cls)
         for field in dataclasses.fields(cls):
-            owner.setdefault(field.name, []).append(method.name)
             _add_field(group, field, types_[field.name], docs.get(field.name, ""), seen)
         if method.cli_options is not None:
             method.cli_options(group)
@@ -126,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out} exists and is not a directory")
     options.setdefault("progress", "auto")
     config = tokensmith.make_config(args.method, **options)
-    corpus = Corpus(resolve_files(args.inputs), text_field=args.text_field, whole_files=args.whole_files, max_bytes=args.max_bytes,
-                    sample_rate=args.sample_rate, seed=config.seed, strict=args.strict)
+    corpus = Corpus(resolve_files(args.inputs), text_field=args.text_field, whole_files=args.whole_files,
+                    max_bytes=args.max_bytes, sample_rate=args.sample_rate, seed=config.seed, strict=args.strict)
     start = time.perf_counter()
     with warnings.catch_warnings():  # reported below as one plain line
         warnings.simplefilter("ignore", SkippedLinesWarning)

@@ -8,7 +8,8 @@ A method is a module in this package that decorates its training function with `
 Modules here are discovered and imported on first lookup, so adding a method is adding a file.
 ``config`` is a frozen dataclass subclassing ``BpeConfig``; its fields become ``tokensmith train``
 flags (``--field-name``; ``field(metadata={"cli": "--short-name"})`` renames one, ``{"cli": None}``
-hides it). ``cli_options(parser)`` may add anything else the method needs on the command line.
+hides it). ``cli_options(group)`` may add other flags; give them ``default=argparse.SUPPRESS`` and a
+``dest`` that is a config field, since every flag the user gives is passed to the method's config.
 """
 
 from __future__ import annotations
