@@ -123,6 +123,9 @@ def test_undertrained_candidates_from_an_array():
     assert {65, 66, 67, 68, 69} <= set(r["candidate_ids"][:5])
     assert r["crosstab"]["eligible"] == 129 and r["crosstab"]["unreachable"] == 1
     assert embedding_norms([[3, 4]]).tolist() == [5.0]
+    import torch
+
+    assert undertrained_candidates(tok, torch.from_numpy(emb), quantile=0.05)["candidate_ids"] == r["candidate_ids"]
     with pytest.raises(ConfigError, match="rows"):
         undertrained_candidates(tok, emb[:10])
 
