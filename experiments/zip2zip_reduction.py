@@ -1,8 +1,8 @@
 """zip2zip sequence-length reduction on every domain and language of the data kit.
 
-Each corpus is tokenized (cl100k by default), the token stream of each document is concatenated
-and cut into context windows of W base tokens (default 1024), and each window is LZW-compressed with
-its own codebook. Reduction = 1 - codes / base tokens. FLORES sentences of one language are
+Each corpus is tokenized (cl100k by default); each document's token stream (or, with --pack, the
+whole corpus joined by newlines) is cut into context windows of at most W base tokens (default 1024),
+and each window is LZW-compressed with its own codebook. Reduction = 1 - codes / base tokens. FLORES sentences of one language are
 concatenated in file order (with a newline) before windowing.
 
     python3 experiments/zip2zip_reduction.py --out /tmp/zip2zip_reduction.json
@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--tokenizer", default=str(DATA / "tokenizers/openai_cl100k_base/cl100k_base.tiktoken"))
     ap.add_argument("--window", type=int, default=1024)
     ap.add_argument("--out", default="/tmp/zip2zip_reduction.json")
+    ap.add_argument("--pack", action="store_true", help="join each corpus's documents (newline) before windowing")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "python"))
     from tokensmith.adapt import lzw
@@ -43,7 +44,7 @@ def main() -> int:
     t0 = time.time()
 
     def measure(kind, name, texts):
-        seqs = windows(tok.encode_batch(texts), args.window)
+        seqs = windows(tok.encode_batch(["\n".join(texts)] if args.pack else texts), args.window)
         row = {"kind": kind, "name": name, "windows": len(seqs), "base_tokens": sum(map(len, seqs)),
                "bytes": sum(len(t.encode()) for t in texts)}
         for c, m in settings:
@@ -63,7 +64,7 @@ def main() -> int:
         p = DATA / "multilingual/flores200_sib" / f"{code}.txt"
         if p.exists():
             measure("language", code, ["\n".join(p.read_text(encoding="utf-8").splitlines())])
-    out = {"tokenizer": args.tokenizer, "window": args.window, "settings": settings, "rows": rows,
+    out = {"tokenizer": args.tokenizer, "window": args.window, "packed": args.pack, "settings": settings, "rows": rows,
            "seconds": time.time() - t0}
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"done in {time.time() - t0:.0f}s", file=sys.stderr)

@@ -33,89 +33,101 @@ from tokensmith.errors import ConfigError, FormatError, TokenError
 __all__ = ["AdaptiVocab", "select_ngrams", "init_embeddings", "finetune_filter"]
 
 
-def _count(seqs: Sequence[Sequence[int]], max_n: int, banned: set[int]) -> Counter:
-    counts: Counter = Counter()
-    for s in seqs:
-        L = len(s)
-        for n in range(2, max_n + 1):
-            for i in range(L - n + 1):
-                g = tuple(s[i:i + n])
-                counts[g] += 1
-    if banned:
-        for g in [g for g in counts if banned.intersection(g)]:
-            del counts[g]
-    return counts
-
-
-def _apply(seq: list, gram: tuple, unit: Any) -> list:
-    """Replace non-overlapping occurrences of `gram` (left to right) by `unit`."""
-    n = len(gram)
-    out, i, L = [], 0, len(seq)
-    first = gram[0]
-    while i < L:
-        if seq[i] == first and tuple(seq[i:i + n]) == gram:
-            out.append(unit)
-            i += n
-        else:
-            out.append(seq[i])
-            i += 1
-    return out
-
-
 def select_ngrams(seqs: Sequence[Sequence[int]], num_tokens: int, *, max_n: int = 5, min_freq: int = 3,
                   rounds: int = 20, banned: set[int] | None = None) -> list[tuple[int, ...]]:
     """Pick up to `num_tokens` n-grams of base ids (2 <= n <= max_n), greedy by savings with recounting.
 
-    Each round takes the best remaining candidates (about num_tokens / rounds, none sharing a base
-    token with another pick of the same round), merges them into the sequences, then recounts.
-    Units are base ids or earlier picks, so a pick may extend an earlier one; its length in base ids stays <= max_n.
+    Each round takes the best remaining candidates (about num_tokens / rounds, no two sharing a
+    unit), merges them into the sequences, then recounts. Units are base ids or earlier picks, so a
+    pick may extend an earlier one; its length in base ids stays <= max_n. Counting is exact
+    (numpy `unique` over the sliding windows of one flat array; -1 separates documents).
     """
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
     if num_tokens <= 0:
         return []
     banned = set(banned or ())
-    # units: ints are base ids; tuples are picked n-grams (flattened base ids)
-    work: list[list] = [list(s) for s in seqs]
+    top_base = max((max(s) for s in seqs if len(s)), default=-1) + 1
+    # units: ids < top_base are base ids; top_base + k is pick k
+    units: list[tuple[int, ...]] = []
+    parts = []
+    for s in seqs:
+        if len(s):
+            parts.append(np.asarray(s, dtype=np.int64))
+            parts.append(np.array([-1], dtype=np.int64))
+    arr = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     picks: list[tuple[int, ...]] = []
     per_round = max(1, -(-num_tokens // max(1, rounds)))
 
-    def flat(u) -> tuple[int, ...]:
-        return u if isinstance(u, tuple) else (u,)
+    def base_of(u: int) -> tuple[int, ...]:
+        return (u,) if u < top_base else units[u - top_base]
 
-    while len(picks) < num_tokens:
-        counts: Counter = Counter()
-        for s in work:
-            L = len(s)
-            for n in range(2, max_n + 1):
-                for i in range(L - n + 1):
-                    g = tuple(s[i:i + n])
-                    counts[g] += 1
-        scored = []
-        for g, f in counts.items():
-            if f < min_freq:
+    banned_arr = np.array(sorted(banned), dtype=np.int64)
+    while len(picks) < num_tokens and len(arr) > 1:
+        lens = np.ones(top_base + len(units), dtype=np.int64)
+        bad = np.zeros(top_base + len(units), dtype=bool)
+        if len(banned_arr):
+            bad[banned_arr[banned_arr < top_base]] = True
+        for k, g in enumerate(units):
+            lens[top_base + k] = len(g)
+            bad[top_base + k] = bool(banned.intersection(g))
+        cands = []
+        for n in range(2, max_n + 1):
+            if len(arr) < n:
+                break
+            win = sliding_window_view(arr, n)
+            ok = (win >= 0).all(1)
+            win = win[ok]
+            if not len(win):
                 continue
-            base = sum((flat(u) for u in g), ())
-            if len(base) > max_n or banned.intersection(base):
+            ok = (lens[win].sum(1) <= max_n) & ~bad[win].any(1)
+            win = win[ok]
+            if not len(win):
                 continue
-            scored.append((f * (len(g) - 1), f, g, base))
-        if not scored:
+            grams, counts = np.unique(win, axis=0, return_counts=True)
+            keep = counts >= min_freq
+            grams, counts = grams[keep], counts[keep]
+            if not len(grams):
+                continue
+            sav = counts * (n - 1)
+            order = np.argsort(-sav, kind="stable")[: 4 * per_round]
+            cands += [(int(sav[i]), int(counts[i]), tuple(int(x) for x in grams[i])) for i in order]
+        if not cands:
             break
-        scored.sort(key=lambda x: (-x[0], -x[1], x[3]))
-        taken_units: set = set()
-        chosen = []
-        seen_base = set(picks)
-        for sav, f, g, base in scored:
+        cands.sort(key=lambda c: (-c[0], -c[1], sum((base_of(u) for u in c[2]), ())))
+        seen = set(picks)
+        taken: set[int] = set()
+        chosen: dict[int, tuple[tuple[int, ...], int]] = {}  # first unit -> (gram, new unit)
+        for _, _, g in cands:
             if len(chosen) >= min(per_round, num_tokens - len(picks)):
                 break
-            if base in seen_base or taken_units.intersection(g):
+            base = sum((base_of(u) for u in g), ())
+            if base in seen or taken.intersection(g):
                 continue
-            chosen.append((g, base))
-            taken_units.update(g)
-            seen_base.add(base)
+            taken.update(g)
+            seen.add(base)
+            units.append(base)
+            picks.append(base)
+            chosen[g[0]] = (g, top_base + len(units) - 1)
         if not chosen:
             break
-        for g, base in chosen:
-            picks.append(base)
-            work = [_apply(s, g, base) for s in work]
+        # one left-to-right pass applies every pick of the round (they share no unit)
+        src = arr.tolist()
+        out: list[int] = []
+        i, L = 0, len(src)
+        while i < L:
+            hit = chosen.get(src[i])
+            if hit is not None:
+                g, unit = hit
+                n = len(g)
+                if tuple(src[i:i + n]) == g:
+                    out.append(unit)
+                    i += n
+                    continue
+            out.append(src[i])
+            i += 1
+        arr = np.asarray(out, dtype=np.int64)
     return picks
 
 
