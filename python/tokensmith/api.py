@@ -97,7 +97,8 @@ def load_data(path: str | os.PathLike, pattern: str | None = None) -> "BpeData":
     elif kind == "hf":
         data = hf.from_tokenizer_json(hf.read_tokenizer_json(path), source=str(path))
     elif kind == "tiktoken":
-        return tiktoken.ranks_to_data(tiktoken.read_ranks(path), pattern=pattern, source=str(path))
+        checked = tiktoken._resolve_pattern(pattern, path)  # before reading megabytes of ranks
+        return tiktoken.ranks_to_data(tiktoken.read_ranks(path), pattern=checked, source=str(path))
     else:
         model_path = path / "tokenizer.model" if path.is_dir() else path
         data = sentencepiece.model_to_data(sentencepiece.read_model(model_path), source=str(model_path))
