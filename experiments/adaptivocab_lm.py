@@ -70,11 +70,10 @@ def main() -> int:
     rows["bpb_adapted_init"] = evaluate_bpb(adapted, sets["adapted"][1])
     keep = finetune_filter(cfg.n_layer)
     ft = cfg.replace(steps=args.steps, warmup=5, eval_every=args.steps, lr=2e-3)
-    _, hist = train_lm(ft, sets["adapted"][0], sets["adapted"][1], model=adapted, trainable=keep)
-    rows["bpb_adapted_finetuned"] = hist[-1]["val_bpb"]
-    control = copy.deepcopy(base)
-    _, hist_c = train_lm(ft, sets["base"][0], sets["base"][1], model=control, trainable=keep)
-    rows["bpb_base_finetuned"] = hist_c[-1]["val_bpb"]
+    adapted, _ = train_lm(ft, sets["adapted"][0], None, model=adapted, trainable=keep)
+    rows["bpb_adapted_finetuned"] = evaluate_bpb(adapted, sets["adapted"][1])
+    control, _ = train_lm(ft, sets["base"][0], None, model=copy.deepcopy(base), trainable=keep)
+    rows["bpb_base_finetuned"] = evaluate_bpb(control, sets["base"][1])
     rows["steps"] = args.steps
     rows["c"] = args.c
     print(json.dumps(rows), file=sys.stderr)

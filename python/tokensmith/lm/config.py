@@ -39,7 +39,7 @@ class LMConfig:
     eval_every: int = 50
     """Evaluate validation bits per byte every this many steps (learning curve points)."""
     eval_chunks: int = 256
-    """Validation chunks used for the learning curve (the final evaluation uses all of them)."""
+    """Validation chunks scored at each learning-curve point (lm compare scores all of them at the end)."""
     val_fraction: float = 0.1
     """Share of the text bytes held apart for evaluation (taken from the end)."""
     seed: int = 0

@@ -53,7 +53,7 @@ def compare(tokenizers: Mapping[str, Any], texts: Sequence[str], out_dir: str | 
             f"[lm] {n} step {p['step']}: train {p['train_bpb']:.3f} val {p['val_bpb']:.3f} bpb")) if log else None)
         train_s = time.perf_counter() - t0
         speed = inference_speed(model, va)
-        final = history[-1]["val_bpb"] if history else evaluate_bpb(model, va)
+        final = evaluate_bpb(model, va)  # all held-apart chunks (curve points use the first eval_chunks)
         rows.append({
             "tokenizer": name, "vocab_size": adapter.vocab_size,
             "params": model.num_params(), "params_non_embedding": model.num_params(embeddings=False),

@@ -214,8 +214,7 @@ def train_lm(cfg: LMConfig, train: ChunkSet, val: ChunkSet | None = None, *, mod
         if val is not None and ((step + 1) % cfg.eval_every == 0 or last):
             point = {"step": step + 1, "bytes_seen": bytes_seen,
                      "train_bpb": counts[2].item() / (LN2 * max(counts[1].item(), 1.0)),
-                     "val_bpb": evaluate_bpb(model, val, limit=None if last else cfg.eval_chunks,
-                                             logits_fn=None),
+                     "val_bpb": evaluate_bpb(model, val, limit=cfg.eval_chunks),
                      "seconds": time.perf_counter() - t0}
             history.append(point)
             if log is not None and rank == 0:
