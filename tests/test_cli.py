@@ -39,6 +39,19 @@ def trained(tmp_path_factory, tiny_data) -> Path:
     return out
 
 
+def test_trained_nfc_tokenizer_loads_in_stock_tokenizers(trained, tiny_data):
+    import tokenizers
+
+    import tokensmith
+
+    ours = tokensmith.load(trained)
+    stock = tokenizers.Tokenizer.from_file(str(trained / "tokenizer.json"))
+    lines = (tiny_data / "english_variants" / "american_text.txt").read_text(encoding="utf-8").splitlines()[:200]
+    lines += ["Cafe\u0301 ﬁne ＡＢ", "naïve résumé"]  # NFC changes the first; NFKC-only forms stay
+    for line in lines:
+        assert stock.encode(line, add_special_tokens=False).ids == ours.encode(line), line
+
+
 def test_train_writes_both_files_with_the_config(trained):
     cfg = json.loads((trained / "tokenizer_config.json").read_text())
     saved = cfg["tokensmith"]["config"]
