@@ -154,7 +154,11 @@ def test_hot_shapes_and_flops(tmp_path):
     assert hot(torch.as_tensor(x2)).shape == (2, 81, 17, 3)
     assert hot.flops() < 0.7 * full.flops()
     R.save(hot, tmp_path / "hot")
-    assert torch.allclose(R.load(tmp_path / "hot")(torch.as_tensor(x2)), hot.eval()(torch.as_tensor(x2)), atol=1e-5)
+    again = R.load(tmp_path / "hot")
+    torch.manual_seed(0)  # DPC-kNN breaks density ties with tiny random noise
+    a = again(torch.as_tensor(x2))
+    torch.manual_seed(0)
+    assert torch.allclose(a, hot.eval()(torch.as_tensor(x2)), atol=1e-5)
 
 
 # --- TWM ------------------------------------------------------------------------------------------
@@ -172,3 +176,77 @@ def test_twm_codebook_is_append_only_and_exact(tmp_path):
     assert tok.num_codes == n  # nothing new
     W.save(tok, tmp_path / "w")
     assert torch.equal(W.load(tmp_path / "w").encode(frames[:5]), ids)
+
+
+# --- Tier-2 recipes: build, two training steps, save/load gives the same outputs ------------------
+def _tier2_cases():
+    from tokensmith.neural.recipes import (alto, dc_ht, hitvideo, i2world, imagefolder, longcat, magvit, std_plm,
+                                           tadicodec, vat, vibevoice)
+    from tokensmith.neural.recipes._audio import log_spectrogram
+
+    sh, lab = D.shapes(16, seed=0)
+    dig = D.digits()[0][:16]
+    vid = D.moving_sprites(4, seed=0)[0]
+    au, ph = D.harmonic_audio(4, segments=4, seed=0)
+    spec, pf = tadicodec.prepare(au, ph)
+    pts = D.point_clouds(8, points=128, seed=0)[0]
+    occ = D.occupancy(3, frames=2, seed=0)
+    graph = D.graph_diffusion(80, seed=0)
+    return {
+        "imagefolder": (imagefolder, lambda tc: imagefolder.train(imagefolder.ImageFolderConfig(), sh, lab, tc),
+                        lambda m: m(torch.as_tensor(sh[:2]))[0]),
+        "dc_ht": (dc_ht, lambda tc: dc_ht.train(dc_ht.DCHTConfig(), dig, tc), lambda m: m(torch.as_tensor(dig[:2]))[0]),
+        "alto": (alto, lambda tc: alto.train(alto.ALToConfig(width=32, depth=1), D.masks(8)[0], tc),
+                 lambda m: m(torch.as_tensor(D.masks(2)[0]))[0]),
+        "magvit": (magvit, lambda tc: magvit.train(magvit.MagvitConfig(), vid, tc), lambda m: m(torch.as_tensor(vid[:1]))[0]),
+        "hitvideo": (hitvideo, lambda tc: hitvideo.train(hitvideo.HiTVideoConfig(), vid, tc),
+                     lambda m: m(torch.as_tensor(vid[:1]))[0]),
+        "tadicodec": (tadicodec, lambda tc: tadicodec.train(tadicodec.TaDiCodecConfig(), spec, pf, tc),
+                      lambda m: m(spec[:1], pf[:1])[0]),
+        "longcat": (longcat, lambda tc: longcat.train(longcat.LongCatConfig(semantic_codes=256), log_spectrogram(
+            torch.as_tensor(au), hop=480), tc), lambda m: m(log_spectrogram(torch.as_tensor(au[:1]), hop=480), 2)[0]),
+        "vibevoice": (vibevoice, lambda tc: vibevoice.train(vibevoice.VibeVoiceConfig(), au, tc),
+                      lambda m: m.encode(torch.as_tensor(au[:1]))),
+        "vat": (vat, lambda tc: vat.train(vat.VATConfig(points=128), pts, tc), lambda m: m(torch.as_tensor(pts[:2]))[0]),
+        "i2world": (i2world, lambda tc: i2world.train(i2world.I2WorldConfig(), occ, tc),
+                    lambda m: m(torch.as_tensor(occ[:1, 1]), torch.as_tensor(occ[:1, 0]))[0]),
+        "std_plm": (std_plm, lambda tc: std_plm.train(std_plm.STDPLMConfig(), graph, tc),
+                    lambda m: m(*[torch.as_tensor(a[:2]) for a in std_plm.windows(graph["series"], graph["mask"], 12, 12)[:2]])[0]),
+    }
+
+
+@pytest.mark.parametrize("name", ["imagefolder", "dc_ht", "alto", "magvit", "hitvideo", "tadicodec", "longcat",
+                                  "vibevoice", "vat", "i2world", "std_plm"])
+def test_tier2_recipe_trains_and_roundtrips(name, tmp_path):
+    from tokensmith.neural.recipes._common import TrainConfig
+
+    module, train, run = _tier2_cases()[name]
+    model, info = train(TrainConfig(steps=2, batch_size=4))
+    assert np.isfinite(info["final_loss"])
+    model.eval()
+    module.save(model, tmp_path / name)
+    again = module.load(tmp_path / name)
+    with torch.no_grad():
+        assert torch.allclose(run(model), run(again), atol=1e-5)
+
+
+def test_bitrate_accounting_matches_papers():
+    from tokensmith.neural.recipes import hitvideo, longcat, tadicodec, vat
+
+    assert tadicodec.TaDiCodecConfig().bitrate_bps == 87.5
+    assert [round(longcat.LongCatConfig().bitrate_bps(n)) for n in (1, 2, 3)] == [433, 649, 866]
+    h = hitvideo.HiTVideo()
+    assert h.bpp(1) < h.bpp(2)
+    assert vat.VAT().bytes_at(1) < vat.VAT().bytes_at()
+
+
+def test_saot_adapts_to_small_objects():
+    from tokensmith.neural.recipes.pixelrefer import SAOTConfig, object_tokens
+
+    img = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(64, 64, dtype=torch.bool)
+    mask[10:15, 20:26] = True  # a 5×6-pixel object: ~2 patches of the fixed 4-px grid
+    fixed = object_tokens(img, mask, SAOTConfig(adaptive=False))
+    adaptive = object_tokens(img, mask, SAOTConfig(adaptive=True))
+    assert adaptive["n_masked_patches"] > 4 * fixed["n_masked_patches"]
+    assert len(adaptive["tokens"]) == 8 and len(fixed["tokens"]) < 8
