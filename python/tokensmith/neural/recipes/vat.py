@@ -37,6 +37,8 @@ class VATConfig:
     """Codes (shared across scales)."""
     kl_weight: float = 1e-4
     """Weight of the Gaussian (KL) term on the latents."""
+    scale_dropout: float = 0.0
+    """Probability of training on a prefix of the scales (so coarse prefixes decode well)."""
 
 
 def chamfer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -62,7 +64,8 @@ class VAT(nn.Module):
         self.cross = nn.MultiheadAttention(w, 4, batch_first=True)
         self.self_attn = C.Transformer(w, 1, 4)
         self.moments = nn.Linear(w, 2 * w)
-        self.quant = MultiScaleResidualVQ(w, list(cfg.scales), cfg.codebook_size, ndim=1, phi_kernel=1, kmeans_init=True)
+        self.quant = MultiScaleResidualVQ(w, list(cfg.scales), cfg.codebook_size, ndim=1, phi_kernel=1, kmeans_init=True,
+                                          scale_dropout=cfg.scale_dropout, scale_dropout_start=1)
         self.dec = nn.Sequential(nn.Linear(cfg.latents * w, 256), nn.GELU(), nn.Linear(256, cfg.points * 3))
 
     def latent(self, pts: torch.Tensor):
