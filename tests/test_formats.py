@@ -7,7 +7,6 @@ failure here is a reading/writing bug, not an engine bug; ``test_api.py`` checks
 from __future__ import annotations
 
 import base64
-import json
 from collections import Counter
 from pathlib import Path
 

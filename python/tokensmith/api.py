@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tokensmith.errors import ConfigError, FormatError
+from tokensmith.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokensmith.formats import BpeData
