@@ -178,6 +178,11 @@ def test_demo_falls_back_to_the_standard_library():
     assert find_data_dir() is not None
     corpus = demo_corpus(None, quick=True)
     assert corpus.name == "python stdlib" and corpus.train and corpus.eval_sets["python_code"]
+    from tokensmith.demo import evaluate, train_tokenizers
+
+    run_ = train_tokenizers(corpus, (400,), num_threads=1)
+    metrics = evaluate(run_)
+    assert metrics["sizes"]["400"]["languages"]["python_code"]["bytes_per_token"] > 1.5
 
 
 def _readme_blocks(language: str) -> list[str]:
