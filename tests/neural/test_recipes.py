@@ -250,3 +250,23 @@ def test_saot_adapts_to_small_objects():
     adaptive = object_tokens(img, mask, SAOTConfig(adaptive=True))
     assert adaptive["n_masked_patches"] > 4 * fixed["n_masked_patches"]
     assert len(adaptive["tokens"]) == 8 and len(fixed["tokens"]) < 8
+
+
+def test_load_user_weights_renames_and_reports(tmp_path):
+    from safetensors.torch import save_file
+
+    from tokensmith.errors import FormatError
+    from tokensmith.neural.recipes.external import load_user_weights
+
+    src = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    save_file({"net.0.weight": src[0].weight.detach().clone(), "net.0.bias": src[0].bias.detach().clone(),
+               "net.1.weight": torch.zeros(5, 5), "extra": torch.zeros(1)}, str(tmp_path / "w.safetensors"))
+    dst = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    rep = load_user_weights(dst, tmp_path / "w.safetensors", rename={"net.": ""})
+    assert sorted(rep.loaded) == ["0.bias", "0.weight"] and rep.unexpected == ["extra"]
+    assert rep.shape_mismatch[0][0] == "1.weight" and "1.bias" in rep.missing
+    assert torch.equal(dst[0].weight, src[0].weight)
+    with pytest.raises(FormatError):
+        load_user_weights(dst, tmp_path / "w.safetensors", rename={"net.": ""}, strict=True)
+    with pytest.raises(FormatError):
+        load_user_weights(dst, tmp_path / "w.pt")
