@@ -24,7 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tokensmith.api import _method_loader, load_data
     from tokensmith.errors import FormatError
-    from tokensmith.formats import hf, tiktoken
 
     loader = _method_loader(args.input)
     if loader is not None:
@@ -35,6 +34,16 @@ def run(args: argparse.Namespace) -> int:
                               f"BPE's event log); it cannot be converted to {args.to}; use it with tokensmith.load")
     else:
         data = load_data(args.input, pattern=args.pattern)
+    try:
+        _write(data, args)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}; pick a writable path") from None
+    return 0
+
+
+def _write(data, args: argparse.Namespace) -> None:
+    from tokensmith.formats import hf, tiktoken
+
     if args.to == "hf":
         if args.output.exists() and not args.output.is_dir():
             raise ConfigError(f"{args.output} exists and is not a directory; --to hf writes a directory")
@@ -47,4 +56,3 @@ def run(args: argparse.Namespace) -> int:
         tiktoken.write_ranks(ranks, args.output)
         specials = ", ".join(f"{t}={i}" for t, i in data.special_tokens.items()) or "none"
         print(f"wrote {args.output} ({len(ranks):,} ranks; special tokens, not stored in the file: {specials})")
-    return 0

@@ -135,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
     if stats.invalid_utf8_lines:
         print(f"tokensmith train: skipped {stats.invalid_utf8_lines} lines of invalid UTF-8 "
               "(--strict makes this an error)", file=sys.stderr)
-    tok.save(args.out)
+    try:
+        tok.save(args.out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write to --out {args.out}: {exc.strerror or exc}; pick a writable directory") from None
     written = ", ".join(sorted(p.name for p in args.out.iterdir() if p.is_file() and not p.name.startswith(".")))
     print(f"wrote {args.out} ({written}): {args.method}, vocab {tok.vocab_size}, "
           f"{stats.documents} documents, {stats.bytes / 1e6:.2f} MB, {seconds:.1f} s")
