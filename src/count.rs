@@ -46,8 +46,9 @@ impl WordCounts {
     /// Count the pieces of `text` (normalized, then pretokenized).
     pub fn add_text(&mut self, pretokenizer: &Pretokenizer, normalizer: &Normalizer, text: &str) {
         let normalized = normalizer.normalize(text);
-        let counts = &mut self.counts;
-        pretokenizer.for_each_piece(&normalized, |piece| bump(counts, piece.as_bytes(), 1));
+        let mut counter = PieceCounter::default();
+        pretokenizer.for_each_piece(&normalized, |piece| counter.add(piece.as_bytes()));
+        self.merge(counter.into_counts());
     }
 
     /// Add `count` occurrences of one piece.
@@ -195,6 +196,50 @@ impl WordCounts {
     }
 }
 
+/// The counter used while scanning: pieces of at most 7 bytes are packed into a `u64` key (no heap
+/// key to compare, half-size entries); longer ones use the byte-string map.
+#[derive(Default)]
+struct PieceCounter {
+    short: FxHashMap<u64, u64>,
+    long: FxHashMap<Vec<u8>, u64>,
+}
+
+impl PieceCounter {
+    #[inline]
+    fn add(&mut self, piece: &[u8]) {
+        if piece.len() <= 7 {
+            *self.short.entry(pack(piece)).or_insert(0) += 1;
+        } else {
+            bump(&mut self.long, piece, 1);
+        }
+    }
+
+    fn into_counts(self) -> WordCounts {
+        let mut counts = self.long;
+        counts.reserve(self.short.len());
+        for (key, count) in self.short {
+            let (bytes, len) = unpack(key);
+            bump(&mut counts, &bytes[..len], count);
+        }
+        WordCounts { counts }
+    }
+}
+
+/// Up to 7 bytes, little-endian, with the length in the top byte (so "a" and "a\0" differ).
+#[inline]
+fn pack(piece: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes[..piece.len()].copy_from_slice(piece);
+    bytes[7] = piece.len() as u8;
+    u64::from_le_bytes(bytes)
+}
+
+#[inline]
+fn unpack(key: u64) -> ([u8; 8], usize) {
+    let bytes = key.to_le_bytes();
+    (bytes, usize::from(bytes[7]))
+}
+
 fn bump(counts: &mut FxHashMap<Vec<u8>, u64>, piece: &[u8], by: u64) {
     if let Some(count) = counts.get_mut(piece) {
         *count = count.saturating_add(by);
@@ -238,20 +283,20 @@ fn plan_chunks(texts: &[String], pretokenizer: &Pretokenizer, target: usize) -> 
     chunks
 }
 
-fn count_chunk(map: &mut FxHashMap<Vec<u8>, u64>, texts: &[String], chunk: &Chunk,
+fn count_chunk(counter: &mut PieceCounter, texts: &[String], chunk: &Chunk,
                pretokenizer: &Pretokenizer, normalizer: &Normalizer) {
     let raw = &texts[chunk.text][chunk.start..chunk.end];
     let normalized = normalizer.normalize(raw);
-    pretokenizer.for_each_piece(&normalized, |piece| bump(map, piece.as_bytes(), 1));
+    pretokenizer.for_each_piece(&normalized, |piece| counter.add(piece.as_bytes()));
 }
 
 fn sequential(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
               normalizer: &Normalizer) -> WordCounts {
-    let mut counts = FxHashMap::default();
+    let mut counter = PieceCounter::default();
     for chunk in chunks {
-        count_chunk(&mut counts, texts, chunk, pretokenizer, normalizer);
+        count_chunk(&mut counter, texts, chunk, pretokenizer, normalizer);
     }
-    WordCounts { counts }
+    counter.into_counts()
 }
 
 fn count_chunks(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
@@ -260,12 +305,13 @@ fn count_chunks(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
     let batches = batch_chunks(texts, chunks, CHUNK_BYTES);
     batches
         .par_iter()
-        .fold(WordCounts::new, |mut acc, batch| {
+        .fold(PieceCounter::default, |mut acc, batch| {
             for chunk in *batch {
-                count_chunk(&mut acc.counts, texts, chunk, pretokenizer, normalizer);
+                count_chunk(&mut acc, texts, chunk, pretokenizer, normalizer);
             }
             acc
         })
+        .map(PieceCounter::into_counts)
         .reduce(WordCounts::new, |mut a, b| {
             a.merge(b);
             a
@@ -413,6 +459,20 @@ mod tests {
             assert_eq!(a, seq, "{pattern}");
             assert_eq!(b, seq, "{pattern}");
         }
+    }
+
+    #[test]
+    fn short_keys_pack_distinctly() {
+        let pieces: [&[u8]; 5] = [b"", b"a", b"a\0", b"\0a", b"1234567"];
+        let mut counter = PieceCounter::default();
+        for p in pieces {
+            counter.add(p);
+            assert_eq!(&unpack(pack(p)).0[..p.len()], p);
+        }
+        counter.add(b"12345678");
+        let wc = counter.into_counts();
+        assert_eq!(wc.len(), 6);
+        assert!(pieces.iter().all(|p| wc.get(p) == 1));
     }
 
     #[test]

@@ -342,6 +342,13 @@ mod tests {
     }
 
     #[test]
+    fn ascii_table_equals_unicode_classes() {
+        for b in 0u8..128 {
+            assert_eq!(ASCII_CLASSES[b as usize], class_of(b as char), "byte {b}");
+        }
+    }
+
+    #[test]
     fn bad_regex_is_a_config_error() {
         let err = Pretokenizer::new("(unclosed").unwrap_err();
         assert!(matches!(err, CoreError::Config(_)));
@@ -449,6 +456,30 @@ fn class_of(c: char) -> u8 {
     k as u8
 }
 
+/// Classes of ASCII, known at compile time (the fast path).
+const ASCII_CLASSES: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_uppercase() {
+            UPPER as u8
+        } else if c.is_ascii_lowercase() {
+            LOWER as u8
+        } else if c.is_ascii_digit() {
+            (NUMBER | DIGIT) as u8
+        } else if c == b'\r' || c == b'\n' {
+            (SPACE | NEWLINE) as u8
+        } else if c == b' ' || c == b'\t' || c == 0x0B || c == 0x0C {
+            SPACE as u8
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Classes of the Basic Multilingual Plane, built on first use (64 KiB).
 fn bmp_classes() -> &'static [u8] {
     static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
@@ -468,7 +499,7 @@ impl<'a> Text<'a> {
     fn at(&self, i: usize) -> (u16, usize) {
         let Some(&x) = self.b.get(i) else { return (EOF, 0) };
         if x < 0x80 {
-            return (u16::from(bmp_classes()[x as usize]), 1);
+            return (u16::from(ASCII_CLASSES[x as usize]), 1);
         }
         let (cp, len) = self.decode(i);
         let class = match char::from_u32(cp) {
