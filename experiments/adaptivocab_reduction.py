@@ -45,15 +45,14 @@ def main() -> int:
         av = AdaptiVocab.fit(base, fit, args.num_tokens, rounds=args.rounds)
         b_ids = base.encode_batch(held)
         a_ids = [av.patch(s) for s in b_ids]
-        same = all(av.expand(a) == b for a, b in zip(a_ids, b_ids))
+        spell = lambda tok, ids: b"".join(tok.token_bytes(i) or b"" for i in ids)  # noqa: E731
+        same = all(spell(av, a) == spell(base, b) for a, b in zip(a_ids, b_ids))
         before, after = sum(map(len, b_ids)), sum(map(len, a_ids))
-        top = sorted(av.new_tokens.items(), key=lambda kv: -len(kv[1]))[:0]
-        del top
         sample = [av.token_bytes(t).decode("utf-8", "replace") for t in list(av.new_tokens)[:8]]
         rows.append({"domain": path.stem, "fit_bytes": sum(len(d.encode()) for d in fit),
                      "held_bytes": sum(len(d.encode()) for d in held), "new_tokens": len(av.new_tokens),
                      "tokens_before": before, "tokens_after": after, "reduction": 1 - after / before,
-                     "expands_to_base": same, "first_picks": sample, "seconds": time.time() - t0})
+                     "same_bytes_as_base": same, "first_picks": sample, "seconds": time.time() - t0})
         print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr, flush=True)
     Path(args.out).write_text(json.dumps({"tokenizer": args.tokenizer, "num_tokens": args.num_tokens,
                                           "vocab_size": base.vocab_size, "rows": rows}, indent=1, ensure_ascii=False))
