@@ -288,3 +288,20 @@ def test_sniffing_unknown_files(tmp_path):
         sniff_format(tmp_path / "x.bin")
     with pytest.raises(FormatError, match="no tokenizer.json"):
         sniff_format(tmp_path)
+
+
+def test_lazy_merges_behave_like_a_list():
+    import pickle
+
+    from tokensmith.formats import LazyList
+
+    calls = []
+    lazy = LazyList(lambda: calls.append(1) or [(1, 2), (3, 4)])
+    assert not calls
+    assert len(lazy) == 2 and lazy[1] == (3, 4) and list(lazy) == [(1, 2), (3, 4)] and lazy == [(1, 2), (3, 4)]
+    assert calls == [1]  # filled once
+    assert pickle.loads(pickle.dumps(lazy)) == [(1, 2), (3, 4)]
+    assert not LazyList(list)
+    ranks = {bytes([b]): b for b in range(256)} | {b"ab": 256, b"abc": 257}
+    data = tk_format.ranks_to_data(ranks, pattern="gpt2")
+    assert data.merges == [(97, 98), (256, 99)] and data.merge_priority == [256, 257]

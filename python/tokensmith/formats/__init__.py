@@ -14,13 +14,59 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 from tokensmith.errors import FormatError
 
-__all__ = ["BpeData", "UNITS", "sniff_format", "read_maybe_gzip"]
+__all__ = ["BpeData", "LazyList", "UNITS", "sniff_format", "read_maybe_gzip"]
 
 UNITS = ("bytes", "chars_byte_fallback")
+
+
+class LazyList(list):
+    """A list filled by ``fill()`` on first use: rank files derive hundreds of thousands of merges that
+    the engine never needs (it takes ``token_ranks``), so they are only built when something reads them.
+    Pickles and compares as a plain list."""
+
+    def __init__(self, fill: Callable[[], Iterable[Any]]) -> None:
+        super().__init__()
+        self._fill: Callable[[], Iterable[Any]] | None = fill
+
+    def _ready(self) -> None:
+        if self._fill is not None:
+            fill, self._fill = self._fill, None
+            super().extend(fill())
+
+    def __iter__(self) -> Iterator[Any]:
+        self._ready()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._ready()
+        return super().__len__()
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, index: Any) -> Any:
+        self._ready()
+        return super().__getitem__(index)
+
+    def __eq__(self, other: object) -> bool:
+        self._ready()
+        if isinstance(other, LazyList):
+            other._ready()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        self._ready()
+        return super().__repr__()
+
+    def __reduce__(self) -> tuple:
+        self._ready()
+        return (list, (list(super().__iter__()),))
 
 
 @dataclass

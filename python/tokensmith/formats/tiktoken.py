@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tokensmith.errors import ConfigError, FormatError
-from tokensmith.formats import BpeData, read_maybe_gzip
+from tokensmith.formats import BpeData, LazyList, read_maybe_gzip
 
 __all__ = ["read_ranks", "write_ranks", "ranks_to_data", "data_to_ranks", "merges_from_ranks",
            "to_encoding", "KNOWN_ENCODINGS", "PATTERN_ALIASES"]
@@ -134,8 +134,17 @@ def ranks_to_data(ranks: dict[bytes, int], *, pattern: str | None, special_token
         if vocab[i] is not None:
             raise FormatError(f"{source}: special token {text!r} id {i} collides with a ranked token")
         vocab[i] = text.encode("utf-8")
-    pairs, priority = merges_from_ranks(ranks)
-    merges = [(ranks[a], ranks[b]) for a, b in pairs]
+    derived: dict[str, list] = {}
+
+    def derive() -> dict[str, list]:  # only when something reads the merges (export, inspection)
+        if not derived:
+            pairs, priority = merges_from_ranks(ranks)
+            derived["merges"] = [(ranks[a], ranks[b]) for a, b in pairs]
+            derived["priority"] = priority
+        return derived
+
+    merges = LazyList(lambda: derive()["merges"])
+    priority = LazyList(lambda: derive()["priority"])
     # tiktoken looks a whole piece up before merging; ignore_merges does the same.
     never = 2**32 - 1
     token_ranks = [never] * size
