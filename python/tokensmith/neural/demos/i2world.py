@@ -21,6 +21,8 @@ from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plo
 from tokensmith.neural.recipes import _common as C
 from tokensmith.neural.recipes import i2world as W
 
+WIDTH = 32
+
 
 def _tokens(cfg: W.I2WorldConfig) -> int:
     return sum(s * s for s in cfg.scales) + (cfg.scales[-1] ** 2 if cfg.inter_scene else 0)
@@ -36,18 +38,18 @@ def _evaluate(model: W.I2World, seq: np.ndarray) -> dict:
 
 
 def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=print) -> dict:
-    steps = steps or (150 if quick else 500)
+    steps = steps or (60 if quick else 150)
     tr = occupancy(96 if quick else 192, frames=4, seed=1000)
     te = occupancy(48, frames=4, seed=2000)
-    arms = {"intra only (2,4,8)": W.I2WorldConfig(inter_scene=False),
-            "intra + plain residual step": W.I2WorldConfig(scales=(2, 4, 8, 8), inter_scene=False),
-            "intra + inter-scene step (I²-World)": W.I2WorldConfig(inter_scene=True)}
+    arms = {"intra only (2,4,8)": W.I2WorldConfig(width=WIDTH, inter_scene=False),
+            "intra + plain residual step": W.I2WorldConfig(width=WIDTH, scales=(2, 4, 8, 8), inter_scene=False),
+            "intra + inter-scene step (I²-World)": W.I2WorldConfig(width=WIDTH, inter_scene=True)}
     res = {}
     for label, cfg in arms.items():
         per_seed = []
         for sd in range(seeds):
             t0 = time.time()
-            model, info = W.train(cfg, tr, C.TrainConfig(steps=steps, batch_size=32, lr=2e-3, seed=sd, device=device))
+            model, info = W.train(cfg, tr, C.TrainConfig(steps=steps, batch_size=16, lr=2e-3, seed=sd, device=device))
             model.eval().cpu()
             row = _evaluate(model, te)
             row["train_seconds"] = info["seconds"]
@@ -67,7 +69,7 @@ def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = 
         "system": "I²-World",
         "claim": "inter-scene residual tokens (coded relative to history) beat the same number of plain residual tokens",
         "setup": {"data": f"occupancy moving boxes 32x32x8, 4 classes, {len(tr)}x3 train pairs / {len(te)}x3 test pairs",
-                  "steps": steps, "loss": "voxel cross-entropy + VQ", "codebook": 256},
+                  "steps": steps, "batch": 16, "width": WIDTH, "loss": "voxel cross-entropy + VQ", "codebook": 256},
         "arms": res,
         "table_md": table,
         "headline": {"miou_intra": intra, "miou_plain_step": plain, "miou_inter_step": inter},
