@@ -31,11 +31,22 @@ use std::sync::{Arc, Mutex};
 /// Splits text into pieces (byte spans), e.g. `pretokenize::Pretokenizer`.
 pub trait Splitter: Send + Sync {
     fn split(&self, text: &str) -> Vec<(usize, usize)>;
+
+    /// Call `f(start, end)` per piece, in order (override to skip building the span list).
+    fn for_each_span(&self, text: &str, f: &mut dyn FnMut(usize, usize)) {
+        for (s, e) in self.split(text) {
+            f(s, e);
+        }
+    }
 }
 
 impl Splitter for crate::pretokenize::Pretokenizer {
     fn split(&self, text: &str) -> Vec<(usize, usize)> {
         crate::pretokenize::Pretokenizer::split(self, text)
+    }
+
+    fn for_each_span(&self, text: &str, f: &mut dyn FnMut(usize, usize)) {
+        crate::pretokenize::Pretokenizer::for_each_span(self, text, f)
     }
 }
 
@@ -109,7 +120,8 @@ pub struct BpeModel {
     normalizer: Normalizer,
     specials: Vec<(String, u32)>,
     special_bytes: FxHashMap<u32, Vec<u8>>,
-    all_specials: Option<AhoCorasick>,
+    all_specials: Option<Arc<Matcher>>,
+    subset_matchers: Mutex<FxHashMap<Vec<u32>, Arc<Matcher>>>,
     overlapping_specials: Option<AhoCorasick>,
     options: BpeOptions,
     cache: Vec<Shard>,
@@ -181,12 +193,12 @@ impl BpeModel {
             }
             special_bytes.insert(*id, s.as_bytes().to_vec());
         }
-        let all_specials = automaton(specials.iter().map(|s| s.0.as_str()), MatchKind::LeftmostLongest)?;
+        let all_specials = matcher(&specials, |_| true)?;
         let overlapping_specials = automaton(specials.iter().map(|s| s.0.as_str()), MatchKind::Standard)?;
         let cache = (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect();
         Ok(BpeModel {
             vocab, token_ids, byte_units, table, splitter, normalizer, specials, special_bytes,
-            all_specials, overlapping_specials, options, cache,
+            all_specials, subset_matchers: Mutex::new(FxHashMap::default()), overlapping_specials, options, cache,
         })
     }
 
@@ -271,22 +283,40 @@ impl BpeModel {
         self.check_disallowed(text, policy)?;
         let mut start = 0usize;
         let mut out_pos = 0usize; // offset in the normalized output
-        if !policy.allowed.is_empty() {
-            if let Some(ac) = &self.all_specials {
-                for m in ac.find_iter(text) {
-                    let id = self.specials[m.pattern().as_usize()].1;
-                    if !policy.allowed.contains(&id) {
-                        continue;
-                    }
-                    out_pos = self.encode_ordinary(&text[start..m.start()], out_pos, sink, dropout.as_mut().map(|(p, r)| (*p, &mut **r)))?;
-                    sink.push_piece(self, &[id], out_pos);
-                    out_pos += m.end() - m.start();
-                    start = m.end();
-                }
+        if let Some(matcher) = self.allowed_matcher(policy)? {
+            for m in matcher.automaton.find_iter(text) {
+                let id = matcher.ids[m.pattern().as_usize()];
+                let before = &text[start..m.start()];
+                out_pos = self.encode_ordinary(before, out_pos, sink, dropout.as_mut().map(|(p, r)| (*p, &mut **r)))?;
+                sink.push_piece(self, &[id], out_pos);
+                out_pos += m.end() - m.start();
+                start = m.end();
             }
         }
         self.encode_ordinary(&text[start..], out_pos, sink, dropout.as_mut().map(|(p, r)| (*p, &mut **r)))?;
         Ok(())
+    }
+
+    /// Leftmost-longest matcher over exactly the allowed specials (tiktoken matches only those).
+    fn allowed_matcher(&self, policy: &SpecialPolicy) -> Result<Option<Arc<Matcher>>> {
+        if policy.allowed.is_empty() {
+            return Ok(None);
+        }
+        if self.specials.iter().all(|s| policy.allowed.contains(&s.1)) {
+            return Ok(self.all_specials.clone());
+        }
+        let mut key: Vec<u32> = policy.allowed.iter().copied().collect();
+        key.sort_unstable();
+        if let Ok(map) = self.subset_matchers.lock() {
+            if let Some(m) = map.get(&key) {
+                return Ok(Some(m.clone()));
+            }
+        }
+        let built = matcher(&self.specials, |id| policy.allowed.contains(&id))?;
+        if let (Some(m), Ok(mut map)) = (&built, self.subset_matchers.lock()) {
+            map.insert(key, m.clone());
+        }
+        Ok(built)
     }
 
     fn check_disallowed(&self, text: &str, policy: &SpecialPolicy) -> Result<()> {
@@ -334,10 +364,14 @@ impl BpeModel {
         };
         match &self.splitter {
             Some(splitter) => {
-                for (s, e) in splitter.split(&norm) {
-                    if e > s {
-                        emit(s, e, sink)?;
+                let mut failed = None;
+                splitter.for_each_span(&norm, &mut |s, e| {
+                    if e > s && failed.is_none() {
+                        failed = emit(s, e, sink).err();
                     }
+                });
+                if let Some(err) = failed {
+                    return Err(err);
                 }
             }
             None => emit(0, bytes.len(), sink)?,
@@ -415,6 +449,18 @@ impl BpeModel {
 
 fn no_byte(b: u8) -> CoreError {
     CoreError::Token(format!("byte 0x{b:02X} has no token in this vocabulary (not a full byte-level alphabet)"))
+}
+
+/// An automaton over some special tokens and the id of each pattern.
+struct Matcher {
+    automaton: AhoCorasick,
+    ids: Vec<u32>,
+}
+
+fn matcher(specials: &[(String, u32)], keep: impl Fn(u32) -> bool) -> Result<Option<Arc<Matcher>>> {
+    let kept: Vec<&(String, u32)> = specials.iter().filter(|s| keep(s.1)).collect();
+    let automaton = automaton(kept.iter().map(|s| s.0.as_str()), MatchKind::LeftmostLongest)?;
+    Ok(automaton.map(|automaton| Arc::new(Matcher { automaton, ids: kept.iter().map(|s| s.1).collect() })))
 }
 
 fn automaton<'a>(patterns: impl Iterator<Item = &'a str>, kind: MatchKind) -> Result<Option<AhoCorasick>> {
@@ -540,6 +586,23 @@ mod tests {
         assert_eq!(m.decode(&as_text).unwrap(), text.as_bytes());
         let strict = SpecialPolicy { allowed: FxHashSet::default(), disallowed: [0].into_iter().collect() };
         assert!(matches!(m.encode(text, &strict), Err(CoreError::Token(_))));
+    }
+
+    #[test]
+    fn only_allowed_specials_are_matched() {
+        let words = [("ab", 5u64)];
+        let cfg = BpeTrainerConfig { vocab_size: 300, min_frequency: 1, ..Default::default() };
+        let data = BpeTrainer::new(cfg).unwrap().train_words(words.iter().map(|(w, c)| (w.as_bytes(), *c)), &mut |_| {}).unwrap();
+        let mut vocab = data.vocab;
+        vocab.push(b"<a>".to_vec());
+        vocab.push(b"x<a>".to_vec());
+        let n = vocab.len() as u32;
+        let specials = vec![("<a>".to_string(), n - 2), ("x<a>".to_string(), n - 1)];
+        let m = BpeModel::new(vocab, MergeSpec::Pairs(data.merges), None, Normalizer::None, specials, BpeOptions::default()).unwrap();
+        let only_a = SpecialPolicy { allowed: [n - 2].into_iter().collect(), disallowed: FxHashSet::default() };
+        let ids = m.encode("x<a>", &only_a).unwrap();
+        assert_eq!(ids.last(), Some(&(n - 2)));
+        assert_eq!(m.encode("x<a>", &m.allow_all()).unwrap(), vec![n - 1]);
     }
 
     #[test]
