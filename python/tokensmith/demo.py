@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["DemoCorpus", "DemoRun", "find_data_dir", "demo_corpus", "train_tokenizers", "evaluate",
-           "write_report", "run_demo", "DEMO_LANGUAGES", "FULL_SIZES", "QUICK_SIZES"]
+           "write_report", "write_evaluation_report", "run_demo", "DEMO_LANGUAGES", "FULL_SIZES", "QUICK_SIZES"]
 
 DEMO_LANGUAGES = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "tam_Taml", "arb_Arab", "zho_Hans", "jpn_Jpan"]
 FULL_SIZES = (1000, 4000, 16000)
@@ -223,4 +223,35 @@ def run_demo(out: str | os.PathLike = "out/demo", *, quick: bool = False, save_t
         for size, tok in run.tokenizers.items():
             tok.save(out / f"bpe_{size}")
     write_report(run, out)
+    write_evaluation_report(run, data_dir, out / "eval")
     return run
+
+
+def write_evaluation_report(run: DemoRun, data_dir: Path | None, out: Path) -> Path:
+    """The full evaluation report (JSON, Markdown, HTML with plots) of the demo's tokenizers.
+
+    On the data kit: the demo languages plus the Indian languages of FLORES, on the lines the demo did not
+    train on; without it: the CLDR strings that ``babel`` ships for the 22 official languages of India.
+    """
+    from tokensmith.evaluate.report import write_report as write_eval_report
+
+    tokenizers = {f"bpe-{size // 1000}k": tok for size, tok in run.tokenizers.items()}
+    flores = data_dir / "multilingual" / "flores200_sib" if data_dir else None
+    languages = None
+    if flores is not None:
+        languages = list(dict.fromkeys(DEMO_LANGUAGES + _india_languages(flores)))
+    write_eval_report(tokenizers, flores, out, baseline=next(iter(tokenizers)), languages=languages,
+                      start_line=FLORES_TRAIN_LINES if flores is not None else 0, progress=False)
+    print(f"demo: wrote {out}/report.html", file=sys.stderr)
+    return out / "report.html"
+
+
+def _india_languages(flores: Path) -> list[str]:
+    """Codes marked ``india_8th_schedule`` in the kit's ``languages.tsv``."""
+    table = flores / "languages.tsv"
+    if not table.is_file():
+        return []
+    rows = [line.split("\t") for line in table.read_text(encoding="utf-8").splitlines()]
+    header, body = rows[0], rows[1:]
+    code, flag = header.index("code"), header.index("india_8th_schedule")
+    return [row[code] for row in body if len(row) > flag and row[flag] == "yes"]

@@ -26,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--data {args.data} is not a directory")
     demo = run_demo(args.out, quick=args.quick, data_dir=args.data)
     print((args.out / "report.md").read_text(encoding="utf-8"), end="")
-    print(f"wrote {args.out}/report.md, report.json and {len(demo.tokenizers)} tokenizers")
+    print(f"wrote {args.out}/report.md, report.json, eval/report.html and {len(demo.tokenizers)} tokenizers")
     return 0
