@@ -175,3 +175,24 @@ def test_cli(toks, corpus, tmp_path, capsys):
     assert main(["adapt", "transfer", "--checkpoint", str(ck), "--source", f"hf:{tb}", "--target", f"hf:{ta}",
                  "--out", str(bad)]) == 2
     assert not bad.exists()
+
+
+def test_transformers_model_embeddings(toks):
+    from transformers import BertConfig, BertModel
+
+    from tokensmith.adapt.embeddings import hf_get_embeddings, hf_set_embeddings
+
+    a, b = toks
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=a.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=32))
+    w_in, w_out = hf_get_embeddings(model)
+    assert w_in.shape == (a.vocab_size, 16) and w_out is None
+    res = tr.transfer_embeddings(a, b, w_in, method="fvt")
+    hf_set_embeddings(model, res.weight)
+    assert model.get_input_embeddings().weight.shape == (b.vocab_size, 16)
+    assert model.config.vocab_size == b.vocab_size
+    t, s = next(iter(res.shared.items()))
+    assert torch.equal(model.get_input_embeddings().weight[t], w_in[s])
+    with pytest.raises(ConfigError, match="width"):
+        hf_set_embeddings(model, torch.zeros(5, 8))
