@@ -3,7 +3,8 @@
 Counts the pieces of the English benchmark corpus (``english_bench/gutenberg_en.txt.gz``, 42 MB):
 tokensmith (hand-written scanner, and the same regex on fancy-regex) with 1 and 2 threads, Python
 ``regex`` + ``collections.Counter``, and HF ``tokenizers`` (Split pre-tokenizer + Counter). The slow peers
-run on a prefix (``--peer-mb``) and are reported per MB.
+run on a prefix (``--peer-mb``). Wall and CPU throughput are both printed: on a shared machine the CPU
+column is the one to compare.
 
     python3 bench/bench_pretokenize.py [--pattern gpt2] [--mb 0] [--peer-mb 4] [--threads 1 2]
 """
@@ -27,15 +28,19 @@ def load(mb: float) -> str:
     return text
 
 
-def timed(fn) -> tuple[float, object]:
-    start = time.perf_counter()
+def timed(fn) -> tuple[tuple[float, float], object]:
+    """((wall seconds, CPU seconds of this process), result). CPU time shows the work itself when
+    other jobs share the machine; with n threads it sums over the threads."""
+    start, cpu = time.perf_counter(), time.process_time()
     out = fn()
-    return time.perf_counter() - start, out
+    return (time.perf_counter() - start, time.process_time() - cpu), out
 
 
-def report(label: str, nbytes: int, seconds: float, pieces: int) -> None:
-    print(f"{label:<40} {nbytes / 1e6:7.1f} MB {seconds:7.2f} s {nbytes / 1e6 / seconds:8.1f} MB/s"
-          f" {pieces:>12,} pieces")
+def report(label: str, nbytes: int, seconds: tuple[float, float], pieces: int) -> None:
+    wall, cpu = seconds
+    mb = nbytes / 1e6
+    print(f"{label:<44} {mb:6.1f} MB  wall {wall:6.2f} s {mb / wall:7.1f} MB/s"
+          f"  cpu {cpu:6.2f} s {mb / max(cpu, 1e-9):7.1f} MB/s  {pieces:>11,} pieces")
 
 
 def main() -> None:
