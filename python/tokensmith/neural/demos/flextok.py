@@ -50,7 +50,8 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
         "arms": IT.strip_examples(res),
         "table_md": table + IT.reference_line(),
         "headline": head,
-        "verdict": ("ordering demonstrated" if head["gain_vs_no_dropout_at_k1_db"] > 1 else "not shown") +
+        "verdict": ("ordering demonstrated" if head["gain_vs_no_dropout_at_k1_db"] > 1
+                    and nd[str(K)]["mean"] > IT.mean_image_psnr() + 1.0 else "not shown") +
                    "; " + ", ".join(f"{k} {v:+.1f}" for k, v in head.items()),
         "notes": ["An MSE decoder reconstructs short prefixes as blurry averages; FlexTok's 'plausible image "
                   "from 1 token' needs its rectified-flow decoder (Tier 3 here)."],
