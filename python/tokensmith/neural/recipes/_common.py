@@ -97,7 +97,7 @@ def bits_per_token(kind: str, codebook_size: int, fsq_levels=(8, 5, 5, 5)) -> fl
         return math.log2(math.prod(fsq_levels))
     if kind in ("vq", "softvq", "bsq"):
         return math.log2(codebook_size)
-    return 32.0 * 1  # continuous token: fp32 per channel is reported separately by callers
+    return float("nan")  # continuous tokens have no finite bit count
 
 
 # --------------------------------------------------------------------------------------------
