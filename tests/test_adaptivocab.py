@@ -112,3 +112,13 @@ def test_cli(shared_data, tiny_data, tmp_path, capsys):
     assert main(["adapt", "adaptivocab", "--tokenizer", spec, "--corpus", str(tmp_path / "missing.jsonl"),
                  "--num-tokens", "10", "--out", str(bad)]) == 2
     assert not bad.exists()
+
+
+def test_with_tokensmith_tokenizer(legal):
+    import tokensmith
+
+    tok = tokensmith.train(legal[0], vocab_size=600)
+    av = AdaptiVocab.fit(tok, legal[0], 60, rounds=3)
+    assert len(av.new_tokens) > 10
+    for text in legal[1]:
+        assert av.decode(av.encode(text)) == tok.decode(tok.encode(text))

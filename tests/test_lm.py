@@ -140,3 +140,16 @@ def test_cli_compare(texts, hf_tok, tmp_path):
     assert main(["lm", "compare", "--tokenizers", "x=hf:/nonexistent.json", "--corpus", str(corpus),
                  "--out", str(out2)]) == 2
     assert not out2.exists()
+
+
+def test_compare_with_tokensmith_tokenizer(texts, hf_tok):
+    """lm compare takes tokensmith's own tokenizers (trained here) next to foreign ones."""
+    import tokensmith
+    from tokensmith.evaluate.loaders import load_tokenizer
+    from tokensmith.lm import compare
+
+    ours = tokensmith.train(texts, vocab_size=320)
+    rows = compare({"tokensmith-bpe": ours, "hf-bpe": load_tokenizer(f"hf:{hf_tok}")}, texts,
+                   config=SMALL.replace(steps=3, eval_every=3), log=None)
+    assert [r["tokenizer"] for r in rows] == ["tokensmith-bpe", "hf-bpe"]
+    assert all(0 < r["val_bpb"] < 9 and r["val_bytes"] == rows[0]["val_bytes"] for r in rows)
