@@ -31,7 +31,8 @@ pub struct PickyTrainerConfig {
     pub bpe: BpeTrainerConfig,
     /// Remove a parent when IoS > threshold (paper default 0.9; ≥ 1 gives plain BPE).
     pub threshold: f64,
-    /// Stop after this many events whatever the vocabulary size (guards against merge/split cycles).
+    /// Stop after this many events whatever the vocabulary size (None: 20 × vocab_size + 1000), a
+    /// guard against merge/split cycles.
     pub max_events: Option<usize>,
 }
 
@@ -185,7 +186,8 @@ impl PickyTrainer {
     fn merge_loop(&self, state: &mut State, progress: &mut dyn FnMut(Progress)) {
         let target = self.config.bpe.vocab_size;
         let total = target.saturating_sub(state.present);
-        let max_events = self.config.max_events.unwrap_or(usize::MAX);
+        // Merges and splits cannot cycle forever in practice; the cap only guarantees termination.
+        let max_events = self.config.max_events.unwrap_or(20 * target + 1000);
         state.heap = state
             .pair_counts
             .iter()
