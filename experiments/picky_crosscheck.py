@@ -4,7 +4,7 @@ Both train on the same whitespace-split words of the English benchmark corpus (t
 pretokenization: ``line.split()``, a word-start marker before each word; ours gets a space, one byte, in
 place of its ``▁``). The reference's atoms are characters (plus 4 specials, coverage 1.0); ours are the 256
 bytes, so both get the same number of *learned* tokens K. Reported: events (merges, splits), overlap of
-the learned vocabularies, the first event where the logs differ, and training time.
+the learned vocabularies and training time.
 
     python3 experiments/picky_crosscheck.py --mb 1 --merges 2000 --out docs/reproductions/picky_crosscheck.md
 """
@@ -71,13 +71,6 @@ def reference(counts: Counter, merges: int, tau: float):
     return learned, [(k, t) for k, _, t in events], seconds
 
 
-def first_difference(a: list, b: list) -> int:
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return i
-    return min(len(a), len(b))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=float, default=1.0)
@@ -90,8 +83,6 @@ def main() -> int:
     for tau in (1.0, 0.9):
         o_vocab, o_log, o_s = ours(counts, args.merges, tau)
         r_vocab, r_log, r_s = reference(counts, args.merges, tau)
-        # Our merge log spells merged tokens as left+right; compare the merged token of each event.
-        o_events = [(k, t) for k, t in o_log]
         jacc = len(o_vocab & r_vocab) / max(1, len(o_vocab | r_vocab))
         rows.append((tau, sum(k == "merge" for k, _ in o_log), sum(k == "split" for k, _ in o_log),
                      sum(k == "merge" for k, _ in r_log), sum(k == "split" for k, _ in r_log),
