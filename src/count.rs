@@ -196,25 +196,52 @@ impl WordCounts {
     }
 }
 
-/// The counter used while scanning: pieces of at most 7 bytes are packed into a `u64` key (no heap
-/// key to compare, half-size entries); longer ones use the byte-string map.
-#[derive(Default)]
+/// Slots of the direct-mapped cache in front of the short-piece map (64 KiB: stays in L2).
+const HOT_SLOTS: usize = 4096;
+
+/// The counter used while scanning. Pieces of 1 to 15 bytes are packed into a `u128` key (no heap
+/// key to compare) and counted first in a small direct-mapped cache, which holds the frequent words, so
+/// most pieces never touch the large hash map; a piece that takes a slot flushes the old one into the
+/// map. Longer pieces use the byte-string map.
 struct PieceCounter {
-    short: FxHashMap<u64, u64>,
+    hot: Vec<(u128, u64)>,
+    short: FxHashMap<u128, u64>,
     long: FxHashMap<Vec<u8>, u64>,
+}
+
+impl Default for PieceCounter {
+    fn default() -> Self {
+        PieceCounter { hot: vec![(0, 0); HOT_SLOTS], short: FxHashMap::default(), long: FxHashMap::default() }
+    }
 }
 
 impl PieceCounter {
     #[inline]
     fn add(&mut self, piece: &[u8]) {
-        if piece.len() <= 7 {
-            *self.short.entry(pack(piece)).or_insert(0) += 1;
-        } else {
+        if piece.is_empty() || piece.len() > MAX_PACKED {
             bump(&mut self.long, piece, 1);
+            return;
+        }
+        let key = pack(piece); // never 0: the length byte is at least 1
+        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        let slot = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % HOT_SLOTS;
+        let entry = &mut self.hot[slot];
+        if entry.0 == key {
+            entry.1 += 1;
+            return;
+        }
+        let (old_key, old_count) = std::mem::replace(entry, (key, 1));
+        if old_key != 0 {
+            *self.short.entry(old_key).or_insert(0) += old_count;
         }
     }
 
-    fn into_counts(self) -> WordCounts {
+    fn into_counts(mut self) -> WordCounts {
+        for (key, count) in std::mem::take(&mut self.hot) {
+            if key != 0 {
+                *self.short.entry(key).or_insert(0) += count;
+            }
+        }
         let mut counts = self.long;
         counts.reserve(self.short.len());
         for (key, count) in self.short {
@@ -225,19 +252,23 @@ impl PieceCounter {
     }
 }
 
-/// Up to 7 bytes, little-endian, with the length in the top byte (so "a" and "a\0" differ).
+/// The longest piece `pack` takes.
+const MAX_PACKED: usize = 15;
+
+/// Up to 15 bytes, little-endian, with the length in the top byte (so "a" and "a\0" differ).
 #[inline]
-fn pack(piece: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    bytes[..piece.len()].copy_from_slice(piece);
-    bytes[7] = piece.len() as u8;
-    u64::from_le_bytes(bytes)
+fn pack(piece: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = piece.len().min(MAX_PACKED);
+    bytes[..n].copy_from_slice(&piece[..n]);
+    bytes[15] = n as u8;
+    u128::from_le_bytes(bytes)
 }
 
 #[inline]
-fn unpack(key: u64) -> ([u8; 8], usize) {
+fn unpack(key: u128) -> ([u8; 16], usize) {
     let bytes = key.to_le_bytes();
-    (bytes, usize::from(bytes[7]))
+    (bytes, usize::from(bytes[15]))
 }
 
 fn bump(counts: &mut FxHashMap<Vec<u8>, u64>, piece: &[u8], by: u64) {
@@ -463,16 +494,22 @@ mod tests {
 
     #[test]
     fn short_keys_pack_distinctly() {
-        let pieces: [&[u8]; 5] = [b"", b"a", b"a\0", b"\0a", b"1234567"];
+        let pieces: [&[u8]; 6] = [b"", b"a", b"a\0", b"\0a", b"1234567", b"123456789012345"];
         let mut counter = PieceCounter::default();
         for p in pieces {
             counter.add(p);
             assert_eq!(&unpack(pack(p)).0[..p.len()], p);
         }
-        counter.add(b"12345678");
+        counter.add(b"1234567890123456");
+        // many distinct short keys: slots are taken over and flushed into the map
+        for i in 0..20_000u32 {
+            counter.add(&i.to_le_bytes());
+            counter.add(&i.to_le_bytes());
+        }
         let wc = counter.into_counts();
-        assert_eq!(wc.len(), 6);
+        assert_eq!(wc.len(), 7 + 20_000);
         assert!(pieces.iter().all(|p| wc.get(p) == 1));
+        assert!((0..20_000u32).all(|i| wc.get(&i.to_le_bytes()) == 2));
     }
 
     #[test]

@@ -495,12 +495,17 @@ struct Text<'a> {
 
 impl<'a> Text<'a> {
     /// The class of the character at `i` and its length in bytes (`EOF`, 0 past the end).
-    #[inline]
+    #[inline(always)]
     fn at(&self, i: usize) -> (u16, usize) {
-        let Some(&x) = self.b.get(i) else { return (EOF, 0) };
-        if x < 0x80 {
-            return (u16::from(ASCII_CLASSES[x as usize]), 1);
+        match self.b.get(i) {
+            Some(&x) if x < 0x80 => (u16::from(ASCII_CLASSES[x as usize]), 1),
+            Some(_) => self.at_non_ascii(i),
+            None => (EOF, 0),
         }
+    }
+
+    #[inline(never)]
+    fn at_non_ascii(&self, i: usize) -> (u16, usize) {
         let (cp, len) = self.decode(i);
         let class = match char::from_u32(cp) {
             Some(_) if cp < 0x10000 => bmp_classes()[cp as usize],
@@ -550,7 +555,7 @@ impl<'a> Text<'a> {
     }
 
     /// End of the run of characters from `i` whose class satisfies `keep`.
-    #[inline]
+    #[inline(always)]
     fn run(&self, mut i: usize, keep: impl Fn(u16) -> bool) -> usize {
         loop {
             let (k, n) = self.at(i);
