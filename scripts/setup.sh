@@ -31,6 +31,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
     || echo "setup: could not install chromium (HTML report test needs it)" >&2
 fi
-# Build the extension into python/tokensmith/ and install the package (editable) once.
-"$PY" -c "import tokensmith" >/dev/null 2>&1 || "$PY" -m pip install -q --no-build-isolation -e .
+# Install this checkout (editable) unless `import tokensmith` already resolves to it: a fresh clone in
+# another folder must not test an older checkout's code. Then build the extension in place.
+here="$(pwd)/python/tokensmith"
+found=$("$PY" -c 'import os, tokensmith; print(os.path.dirname(os.path.abspath(tokensmith.__file__)))' 2>/dev/null || true)
+if [ "$found" != "$here" ]; then
+  "$PY" -m pip install -q --no-build-isolation -e .
+fi
 VIRTUAL_ENV=$("$PY" -c 'import sys; print(sys.prefix)') maturin develop --release --skip-install -q
