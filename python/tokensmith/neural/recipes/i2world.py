@@ -40,6 +40,8 @@ class I2WorldConfig:
     """Codes (shared across scales)."""
     inter_scene: bool = True
     """Add the inter-scene residual step conditioned on the previous frame."""
+    class_weights: tuple = ()
+    """Per-class cross-entropy weights (empty = unweighted); occupancy is mostly empty space."""
 
 
 class I2World(nn.Module):
@@ -100,7 +102,8 @@ def miou(pred: torch.Tensor, target: torch.Tensor, classes: int) -> tuple[float,
 
 def loss_fn(model: I2World, cur, prev):
     logits, _, aux = model(cur, prev)
-    return F.cross_entropy(logits.float(), cur) + aux
+    w = torch.tensor(model.cfg.class_weights, device=logits.device) if model.cfg.class_weights else None
+    return F.cross_entropy(logits.float(), cur, weight=w) + aux
 
 
 def train(cfg: I2WorldConfig, sequences: np.ndarray, tc: C.TrainConfig = C.TrainConfig()):
