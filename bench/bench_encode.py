@@ -52,7 +52,7 @@ def timed(fn, *args, repeat: int = 2):
     return best, result
 
 
-def encoders(threads: int):
+def encoders(threads: int, hf: bool = True):
     """name -> (encode one text, encode a batch on `threads` threads)."""
     import tiktoken
 
@@ -81,6 +81,8 @@ def encoders(threads: int):
     except ImportError:
         print("rs-bpe not installed; skipped", file=sys.stderr)
     try:
+        if not hf:
+            return out
         import tokenizers
 
         # Oniguruma reads tiktoken's possessive `\p{N}{1,3}+` as "one or more runs of 1-3 digits"; HF's own
@@ -94,21 +96,30 @@ def encoders(threads: int):
     return out
 
 
-def bench_encode(text: str, threads: int) -> dict[str, dict[str, float]]:
+def bench_encode(text: str, threads: int, rounds: int = 3, hf: bool = True) -> dict[str, dict[str, float]]:
+    """Best of `rounds`, libraries interleaved within each round so a busy machine hits all alike."""
     nbytes = len(text.encode("utf-8"))
     parts, lines = chunks(text), text.splitlines(keepends=True)
-    results: dict[str, dict[str, float]] = {}
-    reference_single = reference_batch = None
-    for name, (one, batch) in encoders(threads).items():
+    libs = encoders(threads, hf=hf)
+    best: dict[str, dict[str, float]] = {name: {"single_s": float("inf"), "batch_s": float("inf")} for name in libs}
+    ids_single: dict[str, list[int]] = {}
+    ids_batch: dict[str, list[list[int]]] = {}
+    for name, (one, _) in libs.items():
         one(parts[0][:100_000])  # warm caches and lazy tables
-        seconds, ids = timed(lambda: [one(p) for p in parts])
-        flat = [i for chunk in ids for i in chunk]
-        reference_single = reference_single if reference_single is not None else flat
-        row = {"single_mb_s": nbytes / seconds / 1e6, "tokens": len(flat), "same_ids": flat == reference_single}
-        seconds, ids = timed(batch, lines)
-        batch_ids = [list(x) for x in ids]
-        reference_batch = reference_batch if reference_batch is not None else batch_ids
-        row.update(batch_mb_s=nbytes / seconds / 1e6, batch_same_ids=batch_ids == reference_batch)
+    for _ in range(rounds):
+        for name, (one, batch) in libs.items():
+            seconds, ids = timed(lambda: [one(p) for p in parts], repeat=1)
+            best[name]["single_s"] = min(best[name]["single_s"], seconds)
+            ids_single[name] = [i for chunk in ids for i in chunk]
+            seconds, ids = timed(batch, lines, repeat=1)
+            best[name]["batch_s"] = min(best[name]["batch_s"], seconds)
+            ids_batch[name] = [list(x) for x in ids]
+    results: dict[str, dict[str, float]] = {}
+    for name in libs:
+        row = {"single_mb_s": nbytes / best[name]["single_s"] / 1e6, "tokens": len(ids_single[name]),
+               "same_ids": ids_single[name] == ids_single["tokensmith"],
+               "batch_mb_s": nbytes / best[name]["batch_s"] / 1e6,
+               "batch_same_ids": ids_batch[name] == ids_batch["tokensmith"]}
         results[name] = row
         print(json.dumps({"bench": "encode", "library": name, "mb": round(nbytes / 1e6, 2), "threads": threads,
                           **{k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}}), flush=True)
@@ -135,8 +146,16 @@ def bench_train(text: str, vocab_size: int, threads: int) -> dict[str, float]:
     t0 = time.perf_counter()
     hf.train_from_iterator(lines, trainer)
     hf_s = time.perf_counter() - t0
-    same = len(ours.merges) == len(json.loads(hf.to_str())["model"]["merges"])
-    row = {"tokensmith_s": ours_s, "hf_s": hf_s, "ratio": ours_s / hf_s, "same_merge_count": same}
+    from tokensmith.formats.hf import _from_piece
+
+    hf_merges = [tuple(_from_piece(p) for p in (m.split(" ") if isinstance(m, str) else m))
+                 for m in json.loads(hf.to_str())["model"]["merges"]]
+    vocab = ours.to_data().vocab
+    our_merges = [(vocab[a], vocab[b]) for a, b in ours.merges]
+    same_prefix = next((i for i, (x, y) in enumerate(zip(our_merges, hf_merges)) if x != y),
+                       min(len(our_merges), len(hf_merges)))
+    row = {"tokensmith_s": ours_s, "hf_s": hf_s, "ratio": ours_s / hf_s,
+           "identical_merges": our_merges == hf_merges, "first_differing_merge": same_prefix}
     print(json.dumps({"bench": "train", "vocab_size": vocab_size, "mb": round(len(text) / 1e6, 2),
                       "threads": threads, **{k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}}),
           flush=True)
@@ -148,13 +167,15 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=10.0, help="megabytes of the corpus to use (42 = all)")
     parser.add_argument("--threads", type=int, default=2, help="threads for the batch runs and training")
     parser.add_argument("--train-vocab", type=int, default=0, help="also time training this vocab size (0: skip)")
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many interleaved rounds")
+    parser.add_argument("--no-hf", action="store_true", help="skip HF tokenizers (slow on 1 MB strings)")
     parser.add_argument("--skip-encode", action="store_true")
     args = parser.parse_args()
     # HF tokenizers reads its thread count from the environment before first use.
     os.environ.setdefault("RAYON_NUM_THREADS", str(args.threads))
     text = read_corpus(args.mb)
     if not args.skip_encode:
-        results = bench_encode(text, args.threads)
+        results = bench_encode(text, args.threads, args.rounds, hf=not args.no_hf)
         base = results["tiktoken"]
         print(f"\n{'library':<15}{'1 thread MB/s':>15}{'x tiktoken':>12}{f'{args.threads}-thread batch':>20}{'x tiktoken':>12}")
         for name, r in results.items():

@@ -26,7 +26,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::Hasher;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Splits text into pieces (byte spans), e.g. `pretokenize::Pretokenizer`.
 pub trait Splitter: Send + Sync {
@@ -475,15 +475,31 @@ fn automaton<'a>(patterns: impl Iterator<Item = &'a str>, kind: MatchKind) -> Re
         .map_err(|e| CoreError::Config(format!("cannot index special tokens: {e}")))
 }
 
-/// Run `f` on a local pool of `n` threads (0: the global pool).
+/// Run `f` on a pool of `n` threads (0: rayon's global pool). Pools are kept per size, so repeated
+/// batch calls do not start threads each time.
 pub fn with_threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    static POOLS: OnceLock<Mutex<FxHashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     if n == 0 {
         return Ok(f());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .map_err(|e| CoreError::Config(format!("cannot start {n} threads: {e}")))?;
+    let pools = POOLS.get_or_init(|| Mutex::new(FxHashMap::default()));
+    let cached = pools.lock().ok().and_then(|map| map.get(&n).cloned());
+    let pool = match cached {
+        Some(pool) => pool,
+        None => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| CoreError::Config(format!("cannot start {n} threads: {e}")))?;
+            let pool = Arc::new(pool);
+            if let Ok(mut map) = pools.lock() {
+                if map.len() < 16 {
+                    map.insert(n, pool.clone());
+                }
+            }
+            pool
+        }
+    };
     Ok(pool.install(f))
 }
 
@@ -629,6 +645,16 @@ mod tests {
         let b = BpeModel::new(data.vocab, MergeSpec::Ranks(None), None, Normalizer::None, vec![], BpeOptions::default()).unwrap();
         for t in ["abcabcd", "bcdab", "dcba", "abcbcd"] {
             assert_eq!(a.encode(t, &SpecialPolicy::none()).unwrap(), b.encode(t, &SpecialPolicy::none()).unwrap());
+        }
+    }
+
+    #[test]
+    fn batch_equals_one_by_one() {
+        let m = trained();
+        let texts = ["hello world", "", "lower low", "h\u{e9}llo <|end|>"];
+        let one: Vec<Vec<u32>> = texts.iter().map(|t| m.encode(t, &SpecialPolicy::none()).unwrap()).collect();
+        for n in [0, 1, 2, 2] {
+            assert_eq!(m.encode_batch(&texts, &SpecialPolicy::none(), n).unwrap(), one);
         }
     }
 
