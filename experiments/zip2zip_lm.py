@@ -24,6 +24,11 @@ def main() -> int:
     ap.add_argument("--codebook-size", type=int, default=1024)
     ap.add_argument("--max-subtokens", type=int, default=3)
     ap.add_argument("--out", default="/tmp/zip2zip_lm.json")
+    ap.add_argument("--domain", default="", help="train a fresh base model on this domain file instead "
+                    "(e.g. code_python_stdlib), with --chunk-bytes and --base-steps")
+    ap.add_argument("--chunk-bytes", type=int, default=768)
+    ap.add_argument("--base-steps", type=int, default=120)
+    ap.add_argument("--batch-size", type=int, default=8)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "python"))
     sys.path.insert(0, str(ROOT / "experiments"))
@@ -34,14 +39,36 @@ def main() -> int:
     from tokensmith.lm import encode_chunks, make_chunks, split_texts
     from tokensmith.lm.train import evaluate_bpb, inference_speed, load_lm, train_lm
 
-    base, _ = load_lm(args.base)
-    cfg = base.cfg
-    a = load_tokenizer(f"hf:{Path(args.base) / 'tokenizer.json'}", "A")
-    train, val = split_texts(english_docs(), cfg.val_fraction)
-    tr = encode_chunks(a.encode_batch, make_chunks(train, cfg.chunk_bytes), a.vocab_size)
-    va = encode_chunks(a.encode_batch, make_chunks(val, cfg.chunk_bytes), a.vocab_size)
+    if args.domain:  # a fresh base model on longer chunks of one domain (more to compress per sequence)
+        import random
+
+        from lm_base_english import CFG, bpe
+
+        from tokensmith.evaluate.loaders import as_adapter
+        from tokensmith.lm import LMConfig
+
+        docs = [json.loads(l)["text"] for l in open(ROOT.parent / "shared/data/domain" / f"{args.domain}.jsonl",
+                                                    encoding="utf-8")]
+        random.Random(7).shuffle(docs)
+        cfg = LMConfig(**{**CFG, "chunk_bytes": args.chunk_bytes, "batch_size": args.batch_size,
+                          "steps": args.base_steps, "eval_every": args.base_steps})
+        train, val = split_texts(docs, cfg.val_fraction)
+        train = train[:300]
+        val = val[:40]
+        a = as_adapter(bpe(train, 4096), "A")
+        tr = encode_chunks(a.encode_batch, make_chunks(train, cfg.chunk_bytes), a.vocab_size)
+        va = encode_chunks(a.encode_batch, make_chunks(val, cfg.chunk_bytes), a.vocab_size)
+        base, _ = train_lm(cfg, tr, va)
+    else:
+        base, _ = load_lm(args.base)
+        cfg = base.cfg
+        a = load_tokenizer(f"hf:{Path(args.base) / 'tokenizer.json'}", "A")
+        train, val = split_texts(english_docs(), cfg.val_fraction)
+        tr = encode_chunks(a.encode_batch, make_chunks(train, cfg.chunk_bytes), a.vocab_size)
+        va = encode_chunks(a.encode_batch, make_chunks(val, cfg.chunk_bytes), a.vocab_size)
     ft = cfg.replace(steps=args.steps, warmup=5, eval_every=args.steps, lr=2e-3)
-    rows = {"bpb_base": evaluate_bpb(base, va), "steps": args.steps, "C": args.codebook_size, "M": args.max_subtokens}
+    rows = {"domain": args.domain or "english_bench", "chunk_bytes": cfg.chunk_bytes,
+            "train_bytes": tr.total_bytes, "val_bytes": va.total_bytes, "bpb_base": evaluate_bpb(base, va), "steps": args.steps, "C": args.codebook_size, "M": args.max_subtokens}
     t0 = time.time()
     hlm = HyperLM(copy.deepcopy(base), max_subtokens=args.max_subtokens, codebook_size=args.codebook_size)
     start = evaluate_hyper_bpb(hlm, va)
