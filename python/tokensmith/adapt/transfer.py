@@ -25,7 +25,7 @@ import numpy as np
 from tokensmith.errors import ConfigError
 
 __all__ = ["METHODS", "TransferResult", "token_key", "shared_tokens", "source_pieces", "cooccurrence_embeddings",
-           "sparsemax", "transfer_embeddings", "transfer_tiny_lm", "transfer_checkpoint"]
+           "sparsemax", "transfer_embeddings", "transfer_tiny_lm", "transfer_checkpoint", "embeddings_only"]
 
 METHODS = ("fvt", "wechsel", "focus", "random", "random_all")
 
@@ -342,3 +342,12 @@ def transfer_checkpoint(src_path, dst_path, source, target, *, method: str = "fv
                                                  extra_rows=extra_rows, **kwargs).weight
     write_safetensors(state, dst_path)
     return res
+
+
+def embeddings_only(name: str) -> bool:
+    """Parameter filter for the light continued training after transfer: input and output embeddings only.
+
+    >>> from tokensmith.lm.train import train_lm                             # doctest: +SKIP
+    >>> model, _ = train_lm(cfg.replace(steps=60), chunks_b, model=new, trainable=embeddings_only)  # doctest: +SKIP
+    """
+    return name in ("tok_emb.weight", "lm_head.weight")
