@@ -40,6 +40,8 @@ class I2WorldConfig:
     """Codes (shared across scales)."""
     inter_scene: bool = True
     """Add the inter-scene residual step conditioned on the previous frame."""
+    code_dim: int = 8
+    """Dimension of the l2-normalised code space."""
     class_weights: tuple = ()
     """Per-class cross-entropy weights (empty = unweighted); occupancy is mostly empty space."""
 
@@ -52,9 +54,11 @@ class I2World(nn.Module):
         w = cfg.width
         self.cls_embed = nn.Embedding(cfg.classes, cfg.embed_dim)
         self.enc = nn.Sequential(nn.Conv2d(z * cfg.embed_dim, w, 3, 2, 1), nn.SiLU(), nn.Conv2d(w, w, 3, 2, 1))
-        self.intra = MultiScaleResidualVQ(w, list(cfg.scales), cfg.codebook_size, kmeans_init=True)
+        # l2-normalised low-dimensional codes: raw 64-d distances let the VQ loss swamp the CE and collapse the codes
+        vq = dict(kmeans_init=True, use_cosine=True, codebook_dim=cfg.code_dim)
+        self.intra = MultiScaleResidualVQ(w, list(cfg.scales), cfg.codebook_size, **vq)
         self.hist_proj = nn.Conv2d(w, w, 1)
-        self.inter = VectorQuantizer(w, cfg.codebook_size, kmeans_init=True)
+        self.inter = VectorQuantizer(w, cfg.codebook_size, **vq)
         self.dec = nn.Sequential(nn.ConvTranspose2d(w, w, 4, 2, 1), nn.SiLU(), nn.ConvTranspose2d(w, w, 4, 2, 1),
                                  nn.SiLU(), nn.Conv2d(w, z * cfg.classes, 1))
 
