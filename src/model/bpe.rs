@@ -21,8 +21,9 @@
 
 use crate::error::{CoreError, Result};
 use crate::model::bpe_merge::{merge_units, merge_units_dropout, MergeTable, SplitMix};
+pub use crate::model::bpe_specials::SpecialPolicy;
+use crate::model::bpe_specials::Specials;
 use crate::normalize::Normalizer;
-use aho_corasick::{AhoCorasick, MatchKind};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use std::hash::Hasher;
@@ -94,20 +95,6 @@ impl Default for BpeOptions {
     }
 }
 
-/// Which specials may be encoded as their id, and which make `encode` fail.
-#[derive(Clone, Debug, Default)]
-pub struct SpecialPolicy {
-    pub allowed: FxHashSet<u32>,
-    pub disallowed: FxHashSet<u32>,
-}
-
-impl SpecialPolicy {
-    /// Everything ordinary text: specials spelled in the text are encoded as text.
-    pub fn none() -> SpecialPolicy {
-        SpecialPolicy::default()
-    }
-}
-
 const SHARDS: usize = 64;
 type Shard = Mutex<FxHashMap<Box<[u8]>, Box<[u32]>>>;
 
@@ -118,11 +105,7 @@ pub struct BpeModel {
     table: MergeTable,
     splitter: Option<Arc<dyn Splitter>>,
     normalizer: Normalizer,
-    specials: Vec<(String, u32)>,
-    special_bytes: FxHashMap<u32, Vec<u8>>,
-    all_specials: Option<Arc<Matcher>>,
-    subset_matchers: Mutex<FxHashMap<Vec<u32>, Arc<Matcher>>>,
-    overlapping_specials: Option<AhoCorasick>,
+    specials: Specials,
     options: BpeOptions,
     cache: Vec<Shard>,
 }
@@ -186,30 +169,21 @@ impl BpeModel {
             MergeSpec::Pairs(pairs) => pair_table(&vocab, &token_ids, &pairs)?,
             MergeSpec::Ranks(ranks) => rank_table(&vocab, &token_ids, ranks.as_deref())?,
         };
-        let mut special_bytes = FxHashMap::default();
-        for (s, id) in &specials {
-            if s.is_empty() {
-                return Err(CoreError::Config("a special token may not be empty".into()));
-            }
-            special_bytes.insert(*id, s.as_bytes().to_vec());
-        }
-        let all_specials = matcher(&specials, |_| true)?;
-        let overlapping_specials = automaton(specials.iter().map(|s| s.0.as_str()), MatchKind::Standard)?;
+        let specials = Specials::new(specials)?;
         let cache = (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect();
         Ok(BpeModel {
-            vocab, token_ids, byte_units, table, splitter, normalizer, specials, special_bytes,
-            all_specials, subset_matchers: Mutex::new(FxHashMap::default()), overlapping_specials, options, cache,
+            vocab, token_ids, byte_units, table, splitter, normalizer, specials, options, cache,
         })
     }
 
     /// Ids run from 0 to `vocab_size() - 1` (specials may sit above the ordinary vocabulary).
     pub fn vocab_size(&self) -> usize {
-        let top = self.specials.iter().map(|s| s.1 as usize + 1).max().unwrap_or(0);
+        let top = self.specials.list().iter().map(|s| s.1 as usize + 1).max().unwrap_or(0);
         self.vocab.len().max(top)
     }
 
     pub fn specials(&self) -> &[(String, u32)] {
-        &self.specials
+        self.specials.list()
     }
 
     pub fn merge_table_len(&self) -> usize {
@@ -218,7 +192,7 @@ impl BpeModel {
 
     /// The bytes of one id (a special's text for special ids).
     pub fn token_bytes(&self, id: u32) -> Result<&[u8]> {
-        if let Some(b) = self.special_bytes.get(&id) {
+        if let Some(b) = self.specials.bytes(id) {
             return Ok(b);
         }
         self.vocab
@@ -246,7 +220,7 @@ impl BpeModel {
 
     /// The policy allowing every special (`allowed_special="all"`).
     pub fn allow_all(&self) -> SpecialPolicy {
-        SpecialPolicy { allowed: self.specials.iter().map(|s| s.1).collect(), disallowed: FxHashSet::default() }
+        self.specials.allow_all()
     }
 
     pub fn encode(&self, text: &str, policy: &SpecialPolicy) -> Result<Vec<u32>> {
@@ -280,10 +254,10 @@ impl BpeModel {
     }
 
     fn encode_into(&self, text: &str, policy: &SpecialPolicy, sink: &mut Sink, mut dropout: Option<(f64, &mut SplitMix)>) -> Result<()> {
-        self.check_disallowed(text, policy)?;
+        self.specials.check_disallowed(text, policy)?;
         let mut start = 0usize;
         let mut out_pos = 0usize; // offset in the normalized output
-        if let Some(matcher) = self.allowed_matcher(policy)? {
+        if let Some(matcher) = self.specials.allowed_matcher(policy)? {
             for m in matcher.automaton.find_iter(text) {
                 let id = matcher.ids[m.pattern().as_usize()];
                 let before = &text[start..m.start()];
@@ -294,46 +268,6 @@ impl BpeModel {
             }
         }
         self.encode_ordinary(&text[start..], out_pos, sink, dropout.as_mut().map(|(p, r)| (*p, &mut **r)))?;
-        Ok(())
-    }
-
-    /// Leftmost-longest matcher over exactly the allowed specials (tiktoken matches only those).
-    fn allowed_matcher(&self, policy: &SpecialPolicy) -> Result<Option<Arc<Matcher>>> {
-        if policy.allowed.is_empty() {
-            return Ok(None);
-        }
-        if self.specials.iter().all(|s| policy.allowed.contains(&s.1)) {
-            return Ok(self.all_specials.clone());
-        }
-        let mut key: Vec<u32> = policy.allowed.iter().copied().collect();
-        key.sort_unstable();
-        if let Ok(map) = self.subset_matchers.lock() {
-            if let Some(m) = map.get(&key) {
-                return Ok(Some(m.clone()));
-            }
-        }
-        let built = matcher(&self.specials, |id| policy.allowed.contains(&id))?;
-        if let (Some(m), Ok(mut map)) = (&built, self.subset_matchers.lock()) {
-            map.insert(key, m.clone());
-        }
-        Ok(built)
-    }
-
-    fn check_disallowed(&self, text: &str, policy: &SpecialPolicy) -> Result<()> {
-        if policy.disallowed.is_empty() {
-            return Ok(());
-        }
-        let Some(ac) = &self.overlapping_specials else { return Ok(()) };
-        // Overlapping search: a disallowed special hidden inside a longer one is still found.
-        for m in ac.find_overlapping_iter(text) {
-            let (s, id) = &self.specials[m.pattern().as_usize()];
-            if policy.disallowed.contains(id) {
-                return Err(CoreError::Token(format!(
-                    "text contains the special token {s:?}; pass allowed_special={{{s:?}}} (or \"all\") to encode \
-                     it as a special token, or disallowed_special=() to encode it as ordinary text"
-                )));
-            }
-        }
         Ok(())
     }
 
@@ -449,30 +383,6 @@ impl BpeModel {
 
 fn no_byte(b: u8) -> CoreError {
     CoreError::Token(format!("byte 0x{b:02X} has no token in this vocabulary (not a full byte-level alphabet)"))
-}
-
-/// An automaton over some special tokens and the id of each pattern.
-struct Matcher {
-    automaton: AhoCorasick,
-    ids: Vec<u32>,
-}
-
-fn matcher(specials: &[(String, u32)], keep: impl Fn(u32) -> bool) -> Result<Option<Arc<Matcher>>> {
-    let kept: Vec<&(String, u32)> = specials.iter().filter(|s| keep(s.1)).collect();
-    let automaton = automaton(kept.iter().map(|s| s.0.as_str()), MatchKind::LeftmostLongest)?;
-    Ok(automaton.map(|automaton| Arc::new(Matcher { automaton, ids: kept.iter().map(|s| s.1).collect() })))
-}
-
-fn automaton<'a>(patterns: impl Iterator<Item = &'a str>, kind: MatchKind) -> Result<Option<AhoCorasick>> {
-    let patterns: Vec<&str> = patterns.collect();
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    AhoCorasick::builder()
-        .match_kind(kind)
-        .build(&patterns)
-        .map(Some)
-        .map_err(|e| CoreError::Config(format!("cannot index special tokens: {e}")))
 }
 
 /// Run `f` on a pool of `n` threads (0: rayon's global pool). Pools are kept per size, so repeated
