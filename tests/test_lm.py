@@ -88,6 +88,8 @@ def _ddp_worker(rank, world, port, tr, cfg, out):
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     model, _ = train_lm(cfg, tr, None)
+    again, _ = train_lm(cfg, tr, None)  # a second model in the same launch (lm compare does this)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     if rank == 0:
         from safetensors.torch import save_file
 

@@ -221,9 +221,10 @@ def train_lm(cfg: LMConfig, train: ChunkSet, val: ChunkSet | None = None, *, mod
                 log(point)
     for p in model.parameters():
         p.requires_grad_(True)
-    if created_group:
+    if created_group or world > 1:
+        # the group stays up: lm compare trains several models in one torchrun launch, and evaluation
+        # after training shards across ranks; the process exit tears it down
         dist.barrier()
-        dist.destroy_process_group()
     return model, history
 
 
