@@ -176,9 +176,6 @@ impl BpeTrainer {
         I: IntoIterator<Item = (&'a [u8], u64)>,
     {
         let mut state = self.initial_state(pieces);
-        for (left, right) in &self.config.initial_merges {
-            self.replay_merge(&mut state, left, right)?;
-        }
         if self.config.num_threads > 0 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.config.num_threads)
@@ -187,6 +184,10 @@ impl BpeTrainer {
             pool.install(|| state.count_pairs());
         } else {
             state.count_pairs();
+        }
+        // Replay after indexing: each inherited merge then touches only the words holding its pair.
+        for (left, right) in &self.config.initial_merges {
+            self.replay_merge(&mut state, left, right)?;
         }
         self.merge_loop(&mut state, progress);
         Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
@@ -228,7 +229,7 @@ impl BpeTrainer {
         }
     }
 
-    /// Apply a given merge to every word, whatever its count (pair index not built yet).
+    /// Apply a given merge to every word holding its pair, whatever its count, keeping the pair index.
     fn replay_merge(&self, state: &mut State, left: &[u8], right: &[u8]) -> Result<()> {
         let lookup = |s: &State, t: &[u8]| {
             s.ids.get(t).copied().ok_or_else(|| {
@@ -249,9 +250,7 @@ impl BpeTrainer {
         }
         let new_id = state.token_id(&[left, right].concat());
         state.merges.push((a, b));
-        for word in state.words.iter_mut() {
-            merge_word(word, a, b, new_id, &mut |_, _| {});
-        }
+        state.apply_merge((a, b), new_id);
         Ok(())
     }
 
