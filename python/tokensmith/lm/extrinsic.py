@@ -34,6 +34,8 @@ def compare(tokenizers: Mapping[str, Any], texts: Sequence[str], out_dir: str | 
 
     if not tokenizers:
         raise ConfigError("give at least one tokenizer to compare")
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 talks
+        log = None
     train_texts, val_texts = split_texts(list(texts), config.val_fraction)
     train_chunks = make_chunks(train_texts, config.chunk_bytes)
     val_chunks = make_chunks(val_texts, config.chunk_bytes)
