@@ -213,3 +213,30 @@ def test_std_plm_sandglass_regions():
         pred, attn = model(torch.as_tensor(x[:2]), torch.as_tensor(m[:2]))
     assert pred.shape == (2, 12, 50) and attn.shape == (2, 8, 50)
     assert torch.allclose(attn.sum(-1), torch.ones(2, 8), atol=1e-4)  # each region is a distribution over nodes
+
+
+# --- short trainings asserting the relative outcome of the demos ---------------------------------------
+def test_vibevoice_sigma_vae_decoder_tolerates_latent_noise_better_than_ae():
+    from tokensmith.neural.recipes import vibevoice as V
+
+    tr, te = D.harmonic_audio(32, segments=4, seed=1)[0], D.harmonic_audio(16, segments=4, seed=2)[0]
+    penalty = {}
+    for bn in ("sigma", "ae"):
+        model, _ = V.train(V.VibeVoiceConfig(bottleneck=bn), tr, steps=80, batch_size=16, seed=0)
+        ev = V.evaluate(model, te)
+        penalty[bn] = ev["noise_mse"] - ev["recon_mse"]
+    assert penalty["sigma"] < penalty["ae"]
+
+
+def test_vat_tokens_beat_equal_byte_point_storage():
+    from tokensmith.neural import losses as L
+    from tokensmith.neural.demos.vat import fps_baseline
+    from tokensmith.neural.recipes import vat as V
+
+    tr, te = D.point_clouds(256, points=128, seed=1)[0], D.point_clouds(32, points=128, seed=2)[0]
+    model, _ = V.train(V.VATConfig(points=128, scale_dropout=0.3), tr, C.TrainConfig(steps=60, batch_size=32, lr=2e-3))
+    model.eval()
+    x = torch.as_tensor(te)
+    with torch.no_grad():
+        f3 = float(L.fscore(model(x, n_scales=2)[0], x, 0.1).mean())  # 3 bytes
+    assert f3 > fps_baseline(te, 3)["f@0.1"] + 0.05  # one 8-bit point per shape
