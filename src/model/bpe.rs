@@ -249,7 +249,7 @@ impl BpeModel {
 
     /// Encode many texts in parallel (`num_threads` 0: rayon's global pool).
     pub fn encode_batch<S: AsRef<str> + Sync>(&self, texts: &[S], policy: &SpecialPolicy, num_threads: usize) -> Result<Vec<Vec<u32>>> {
-        let run = || texts.par_iter().map(|t| self.encode(t.as_ref(), policy)).collect::<Result<Vec<_>>>();
+        let run = || texts.par_iter().with_min_len(16).map(|t| self.encode(t.as_ref(), policy)).collect::<Result<Vec<_>>>();
         with_threads(num_threads, run)?
     }
 
