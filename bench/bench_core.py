@@ -166,7 +166,7 @@ def load_encoder(tool: str, encoding: str, threads: int, trained_dir: str | None
     if tool == "tokenizers":
         from tokenizers import Tokenizer
 
-        hf = Tokenizer.from_str(ours.to_hf())
+        hf = ours.to_hf()
         return (lambda t: len(hf.encode(t, add_special_tokens=False).ids),
                 lambda ts: sum(len(e.ids) for e in hf.encode_batch(ts, add_special_tokens=False)))
     if tool == "rs-bpe":

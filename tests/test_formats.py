@@ -305,3 +305,15 @@ def test_lazy_merges_behave_like_a_list():
     ranks = {bytes([b]): b for b in range(256)} | {b"ab": 256, b"abc": 257}
     data = tk_format.ranks_to_data(ranks, pattern="gpt2")
     assert data.merges == [(97, 98), (256, 99)] and data.merge_priority == [256, 257]
+
+
+def test_cl100k_export_splits_digit_runs_like_tiktoken_in_stock_tokenizers(shared_data):
+    """Oniguruma reads cl100k's possessive ``\\p{N}{1,3}+`` differently; the export must not."""
+    import tokensmith
+
+    ours = tokensmith.load(shared_data / "tokenizers" / "openai_cl100k_base" / "cl100k_base.tiktoken",
+                           pattern="cl100k")
+    text = "In 1877, 123456 people paid 1234567890 coins; 12 cats."
+    expected = ours.to_tiktoken().encode_ordinary(text)
+    assert ours.encode(text) == expected
+    assert ours.to_hf().encode(text, add_special_tokens=False).ids == expected

@@ -88,12 +88,22 @@ def _pattern_regex(pattern: str | None) -> str | None:
     return pattern
 
 
+def _hf_regex(regex: str) -> str:
+    """``regex`` as stock ``tokenizers`` (Oniguruma) must be given it to split the same way.
+
+    Oniguruma reads a possessive interval ``{1,3}+`` as ``(?:{1,3})+`` (any number of digits), so
+    cl100k's ``\p{N}{1,3}+`` would split "1877" as 18|77. At the end of an alternative the plain
+    interval matches exactly what the possessive one does, so write that.
+    """
+    return regex.replace(r"\p{N}{1,3}+", r"\p{N}{1,3}")
+
+
 def _pattern_name(regex: str) -> str:
-    """A named pattern whose regex is exactly ``regex`` (the fast scanners), else the regex itself."""
+    """A named pattern whose regex is ``regex`` (as written by us or by tiktoken), else the regex itself."""
     from tokensmith.config import known_patterns
 
     for name, known in known_patterns().items():
-        if known and known == regex:
+        if known and regex in (known, _hf_regex(known)):
             return name
     return regex
 
@@ -126,7 +136,7 @@ def to_tokenizer_json(data: BpeData) -> dict[str, Any]:
         pre_tokenizer: dict[str, Any] = byte_level
     else:
         pre_tokenizer = {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": _hf_regex(regex)}, "behavior": "Isolated", "invert": False},
             byte_level]}
     return {
         "version": "1.0",
@@ -325,9 +335,14 @@ def load_dir(directory: str | Path) -> BpeData:
         if isinstance(ours, dict):
             data.config = {k: v for k, v in ours.items() if k != "version"}
             named = (ours.get("config") or {}).get("pattern")
-            if isinstance(named, str) and data.pattern is not None and _pattern_regex_or_none(named) == _pattern_regex_or_none(data.pattern):
+            if isinstance(named, str) and data.pattern is not None and _same_regex(named, data.pattern):
                 data.pattern = named
     return data
+
+
+def _same_regex(a: str, b: str) -> bool:
+    ra, rb = _pattern_regex_or_none(a), _pattern_regex_or_none(b)
+    return ra is not None and rb is not None and _hf_regex(ra) == _hf_regex(rb)
 
 
 def _pattern_regex_or_none(pattern: str) -> str | None:
