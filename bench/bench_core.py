@@ -173,8 +173,12 @@ def load_encoder(tool: str, encoding: str, threads: int, trained_dir: str | None
         from rs_bpe.bpe import openai
 
         rs = {"cl100k_base": openai.cl100k_base, "o200k_base": openai.o200k_base}[encoding]()
-        return (lambda t: len(rs.encode(t)),
-                lambda ts: sum(map(len, rs.encode_batch_parallel(ts) if threads > 1 else rs.encode_batch(ts))))
+        options = openai.ParallelOptions(1, 1, threads)  # min_batch_size, chunk_size, max_threads
+
+        def batch(ts):
+            return sum(map(len, rs.encode_batch_parallel(ts, options)[0] if threads > 1 else rs.encode_batch(ts)))
+
+        return (lambda t: len(rs.encode(t)), batch)
     raise ValueError(tool)
 
 
