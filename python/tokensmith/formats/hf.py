@@ -89,7 +89,7 @@ def _pattern_regex(pattern: str | None) -> str | None:
 
 
 def _hf_regex(regex: str) -> str:
-    """``regex`` as stock ``tokenizers`` (Oniguruma) must be given it to split the same way.
+    r"""``regex`` as stock ``tokenizers`` (Oniguruma) must be given it to split the same way.
 
     Oniguruma reads a possessive interval ``{1,3}+`` as ``(?:{1,3})+`` (any number of digits), so
     cl100k's ``\p{N}{1,3}+`` would split "1877" as 18|77. At the end of an alternative the plain
