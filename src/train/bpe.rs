@@ -97,13 +97,14 @@ pub fn word_starts(token: &[u8]) -> usize {
         .count()
 }
 
-type Pair = (u32, u32);
+pub(crate) type Pair = (u32, u32);
 
 /// Heap entry: max count first, then the smallest pair (hence the reversed pair order).
+/// Shared with the Picky BPE trainer, which breaks ties the same way.
 #[derive(PartialEq, Eq)]
-struct Entry {
-    count: u64,
-    pair: Pair,
+pub(crate) struct Entry {
+    pub(crate) count: u64,
+    pub(crate) pair: Pair,
 }
 
 impl Ord for Entry {

@@ -20,7 +20,7 @@
 //! new tokens take the lowest free slot, so removed tokens' slots are reused and ids stay dense.
 
 use crate::error::{CoreError, Result};
-use crate::train::bpe::{byte_alphabet_order, merge_word, BpeTrainerConfig, Progress};
+use crate::train::bpe::{byte_alphabet_order, merge_word, BpeTrainerConfig, Entry, Pair, Progress};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, BinaryHeap};
 
@@ -52,25 +52,6 @@ pub struct PickyModelData {
     pub events: Vec<PickyEvent>,
 }
 
-type Pair = (u32, u32);
-
-#[derive(PartialEq, Eq)]
-struct Entry {
-    count: u64,
-    pair: Pair,
-}
-
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.count.cmp(&other.count).then_with(|| other.pair.cmp(&self.pair))
-    }
-}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
 
 /// Per-token facts, indexed by uid.
 struct Tok {

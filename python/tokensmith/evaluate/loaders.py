@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
 from tokensmith.errors import ConfigError, FormatError
+from tokensmith.formats.tiktoken import llama3_special_tokens
 
 __all__ = [
     "TokenizerAdapter", "EncodesBatch", "as_adapter", "load_tokenizer", "parse_tokenizer_arg",
@@ -50,12 +51,6 @@ TIKTOKEN_PATTERNS: dict[str, str] = {
 }
 
 
-def _llama3_specials() -> dict[str, int]:
-    names = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-             "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>", "<|step_id|>",
-             "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>", "<|python_tag|>", "<|image|>"]
-    names += [f"<|reserved_special_token_{2 + i}|>" for i in range(256 - len(names))]
-    return {t: 128000 + i for i, t in enumerate(names)}
 
 
 # number of ranks in the real file -> (pattern name, special tokens)
@@ -65,7 +60,7 @@ _KNOWN_RANK_COUNTS: dict[int, tuple[str, dict[str, int]]] = {
     100256: ("cl100k", {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
                         "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276}),
     199998: ("o200k", {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}),
-    128000: ("llama3", _llama3_specials()),
+    128000: ("llama3", llama3_special_tokens()),
 }
 
 

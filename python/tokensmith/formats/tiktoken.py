@@ -27,7 +27,7 @@ PATTERN_ALIASES = {"r50k": "gpt2", "r50k_base": "gpt2", "p50k": "gpt2", "p50k_ba
                    "cl100k_base": "cl100k", "o200k_base": "o200k", "o200k_harmony": "o200k"}
 
 
-def _llama3_specials() -> dict[str, int]:
+def llama3_special_tokens() -> dict[str, int]:
     names = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
              "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>", "<|step_id|>",
              "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>", "<|python_tag|>", "<|image|>"]
@@ -43,7 +43,7 @@ KNOWN_ENCODINGS: dict[tuple[int, str], tuple[str, dict[str, int]]] = {
     (100256, "cl100k"): ("cl100k_base", {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
                                          "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276}),
     (199998, "o200k"): ("o200k_base", {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}),
-    (128000, "llama3"): ("llama3", _llama3_specials()),
+    (128000, "llama3"): ("llama3", llama3_special_tokens()),
 }
 
 
