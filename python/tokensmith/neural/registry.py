@@ -42,8 +42,9 @@ class System:
 _S = System
 SYSTEMS: tuple[System, ...] = (
     _S("TiTok", 1, "image", 1, MECHANISM, "titok", "titok",
-       "1-D latent-query tokenizer + 2-D grid baseline at equal bits implemented; not run: at the shared-CPU budget "
-       "the 1-D model is still near the mean image, a comparison would be unfair; rFID/gFID need ImageNet + MaskGIT"),
+       "1-D latent-query tokenizer + 2-D grid baseline at equal bits; with a quantizer warm-up the 1-D model now "
+       "learns (K=4, 300 steps: 13.56 and 12.45 dB on seeds 0-1 vs the 11.44 dB mean-image reference, seed 1 only "
+       "+1.0 dB) but the 3-seed 1-D vs grid run did not finish in the shared-CPU budget; rFID/gFID need ImageNet + MaskGIT"),
     _S("TA-TiTok", 2, "image", 2, MECHANISM, "titok", None,
        "text-aware decoding needs CLIP text embeddings; the TiTok skeleton is shared, no conditioning demo"),
     _S("One-D-Piece", 3, "image", 1, DEMONSTRATED, "one_d_piece", "one_d_piece",

@@ -215,6 +215,12 @@ class TrainConfig:
     """cpu | cuda | auto."""
     amp: bool = False
     """bf16 autocast on CUDA (quantizer distances stay fp32)."""
+    quant_warmup: int = 0
+    """Steps trained as a plain (unquantized) autoencoder before the quantizer is switched on, so that
+    its k-means init sees informative tokens (without it, 1-D latent queries start out nearly
+    identical across images and the VQ codebook collapses to one code). 0 = off."""
+    warmup: int = 50
+    """Linear learning-rate warm-up steps."""
 
 
 def train(cfg: TiTokConfig, images: np.ndarray, train_cfg: TrainConfig = TrainConfig(), *, log_every: int = 0):
@@ -224,15 +230,20 @@ def train(cfg: TiTokConfig, images: np.ndarray, train_cfg: TrainConfig = TrainCo
     model = TiTok(cfg).to(dev)
     x = torch.as_tensor(images, dtype=torch.float32, device=dev)
 
+    n_step = [0]
+
     def step(idx, g):
         xb = x[idx.to(dev)]
         k = model.sample_k(len(xb), g, dev)
+        n_step[0] += 1
         with C.autocast(dev, train_cfg.amp):
+            if n_step[0] <= train_cfg.quant_warmup:  # continuous autoencoder phase
+                return F.mse_loss(model.decode(model.encode_continuous(xb), k).float(), xb)
             rec, _, aux = model(xb, k)
         return F.mse_loss(rec.float(), xb) + aux
 
     info = C.fit(model, step, len(x), steps=train_cfg.steps, batch_size=train_cfg.batch_size, lr=train_cfg.lr,
-                 gen=gen, log_every=log_every)
+                 gen=gen, log_every=log_every, warmup=train_cfg.warmup)
     return model, info
 
 
