@@ -24,6 +24,7 @@
 
 use crate::bytes::byte_to_char_table;
 use crate::error::{CoreError, Result};
+use crate::model::bpe_merge::{merge_units, MergeTable};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BinaryHeap;
@@ -120,6 +121,7 @@ impl PartialOrd for Entry {
 }
 
 /// Training state: words as id sequences, pair counts and the pair → words index.
+#[derive(Clone)]
 struct State {
     words: Vec<Vec<u32>>,
     counts: Vec<u64>,
@@ -177,18 +179,15 @@ impl BpeTrainer {
         I: IntoIterator<Item = (&'a [u8], u64)>,
     {
         let mut state = self.initial_state(pieces);
+        let inherited = self.register_initial_merges(&mut state)?;
         if self.config.num_threads > 0 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.config.num_threads)
                 .build()
                 .map_err(|e| CoreError::Config(format!("cannot start {} threads: {e}", self.config.num_threads)))?;
-            pool.install(|| state.count_pairs());
+            pool.install(|| state.replay_and_count(&inherited, self.config.min_frequency));
         } else {
-            state.count_pairs();
-        }
-        // Replay after indexing: each inherited merge then touches only the words holding its pair.
-        for (left, right) in &self.config.initial_merges {
-            self.replay_merge(&mut state, left, right)?;
+            state.replay_and_count(&inherited, self.config.min_frequency);
         }
         self.merge_loop(&mut state, progress);
         Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
@@ -230,8 +229,8 @@ impl BpeTrainer {
         }
     }
 
-    /// Apply a given merge to every word holding its pair, whatever its count, keeping the pair index.
-    fn replay_merge(&self, state: &mut State, left: &[u8], right: &[u8]) -> Result<()> {
+    /// Add the inherited merges to the vocabulary and merge list; return each as (pair, merged id).
+    fn register_initial_merges(&self, state: &mut State) -> Result<Vec<(Pair, u32)>> {
         let lookup = |s: &State, t: &[u8]| {
             s.ids.get(t).copied().ok_or_else(|| {
                 CoreError::Config(format!(
@@ -241,18 +240,21 @@ impl BpeTrainer {
                 ))
             })
         };
-        let (a, b) = (lookup(state, left)?, lookup(state, right)?);
-        if state.vocab.len() >= self.config.vocab_size {
-            return Err(CoreError::Config(format!(
-                "vocab_size={} is too small for {} initial merges",
-                self.config.vocab_size,
-                self.config.initial_merges.len()
-            )));
+        let mut inherited = Vec::with_capacity(self.config.initial_merges.len());
+        for (left, right) in &self.config.initial_merges {
+            let (a, b) = (lookup(state, left)?, lookup(state, right)?);
+            if state.vocab.len() >= self.config.vocab_size {
+                return Err(CoreError::Config(format!(
+                    "vocab_size={} is too small for {} initial merges",
+                    self.config.vocab_size,
+                    self.config.initial_merges.len()
+                )));
+            }
+            let new_id = state.token_id(&[left.as_slice(), right].concat());
+            state.merges.push((a, b));
+            inherited.push(((a, b), new_id));
         }
-        let new_id = state.token_id(&[left, right].concat());
-        state.merges.push((a, b));
-        state.apply_merge((a, b), new_id);
-        Ok(())
+        Ok(inherited)
     }
 
     /// Whether the token made by a merge passes the length and SuperBPE filters.
@@ -296,9 +298,14 @@ impl BpeTrainer {
             if !self.allowed(&token) {
                 continue;
             }
+            let duplicate = state.ids.contains_key(&token);
             let new_id = state.token_id(&token);
             state.merges.push(top.pair);
-            for pair in state.apply_merge(top.pair, new_id) {
+            let mut grown = state.apply_merge(top.pair, new_id, if duplicate { 1 } else { self.config.min_frequency });
+            if duplicate {
+                grown.extend(state.reindex_token(new_id));
+            }
+            for pair in grown {
                 let c = state.pair_counts.get(&pair).copied().unwrap_or(0);
                 if c > 0 {
                     heap.push(Entry { count: c as u64, pair });
@@ -322,44 +329,127 @@ impl State {
         id
     }
 
-    /// Count every adjacent pair and index the words it occurs in, in parallel over word chunks.
-    fn count_pairs(&mut self) {
-        let chunk = (self.words.len() / (4 * rayon::current_num_threads()).max(1)).max(1024);
-        let partials: Vec<(FxHashMap<Pair, i64>, FxHashMap<Pair, Vec<u32>>)> = self
-            .words
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(ci, words)| {
-                let mut counts: FxHashMap<Pair, i64> = FxHashMap::default();
-                let mut where_: FxHashMap<Pair, Vec<u32>> = FxHashMap::default();
-                for (wi, word) in words.iter().enumerate() {
-                    let index = (ci * chunk + wi) as u32;
-                    let count = self.counts[index as usize] as i64;
-                    for w in word.windows(2) {
-                        let pair = (w[0], w[1]);
-                        *counts.entry(pair).or_insert(0) += count;
-                        let list = where_.entry(pair).or_default();
-                        if list.last() != Some(&index) {
-                            list.push(index);
-                        }
-                    }
-                }
-                (counts, where_)
-            })
-            .collect();
-        for (counts, where_) in partials {
-            for (pair, c) in counts {
-                *self.pair_counts.entry(pair).or_insert(0) += c;
+    /// Apply the inherited merges to every word, then count and index the pairs.
+    ///
+    /// Replaying the merges one by one (each over all its occurrences, left to right) gives the same
+    /// words as encoding each word with the merges as ranks (lowest rank first, leftmost on a tie)
+    /// as long as every merge makes a new token: a token's pairs then all rank after its creation, so
+    /// no earlier merge can apply again. Encoding runs in parallel at O(n log n) per word, which
+    /// matters for SuperBPE's stage 2, whose words are whole lines. When two inherited merges spell
+    /// the same token (`a+bc`, `ab+c`) the merges are replayed one by one instead.
+    fn replay_and_count(&mut self, inherited: &[(Pair, u32)], min_count: u64) {
+        let first_new = self.vocab.len() - inherited.len();
+        let all_new = inherited.iter().enumerate().all(|(i, &(_, id))| id as usize == first_new + i);
+        if !all_new {
+            self.count_pairs(1); // the one-by-one replay needs every pair indexed
+            for &(pair, new_id) in inherited {
+                self.apply_merge(pair, new_id, 1);
             }
-            for (pair, list) in where_ {
-                self.where_.entry(pair).or_default().extend(list);
+            return;
+        }
+        if !inherited.is_empty() {
+            self.encode_words(inherited);
+        }
+        self.count_pairs(min_count);
+    }
+
+    /// Encode every word (still single bytes) with the inherited merges as ranks.
+    ///
+    /// A word is cut where its two adjacent bytes never occur next to each other inside an inherited
+    /// token: no merge can cross such a cut (it would make a token holding those two bytes), so the
+    /// parts encode independently, and each distinct part is encoded once per thread. For SuperBPE's
+    /// stage 2 the parts are roughly stage 1's words, so this costs about one cache look-up per word.
+    fn encode_words(&mut self, inherited: &[(Pair, u32)]) {
+        let mut table = MergeTable::new();
+        let mut inside = vec![false; 1 << 16];
+        for (rank, &((a, b), new_id)) in inherited.iter().enumerate() {
+            table.insert(a, b, rank as u32, new_id);
+            for w in self.vocab[new_id as usize].windows(2) {
+                inside[(w[0] as usize) << 8 | w[1] as usize] = true;
             }
         }
+        let first_new = self.vocab.len() - inherited.len();
+        let byte_of: Vec<usize> = self.vocab[..first_new].iter().map(|t| t[0] as usize).collect();
+        let cut = |x: u32, y: u32| !inside[byte_of[x as usize] << 8 | byte_of[y as usize]];
+        self.words.par_iter_mut().for_each_init(FxHashMap::<Vec<u32>, Vec<u32>>::default, |cache, word| {
+            let mut out = Vec::with_capacity(word.len());
+            let mut start = 0;
+            for end in 1..=word.len() {
+                if end < word.len() && !cut(word[end - 1], word[end]) {
+                    continue;
+                }
+                let part = &word[start..end];
+                match cache.get(part) {
+                    Some(ids) => out.extend_from_slice(ids),
+                    None => {
+                        let mut ids = part.to_vec();
+                        merge_units(&table, &mut ids);
+                        out.extend_from_slice(&ids);
+                        cache.insert(part.to_vec(), ids);
+                    }
+                }
+                start = end;
+            }
+            *word = out;
+        });
+    }
+
+    /// Count every adjacent pair and index the words it occurs in, leaving out pairs counted fewer
+    /// than `min_count` times. Such a pair can only gain occurrences when a merge re-creates one of
+    /// its tokens (a duplicate token), and `reindex_token` then recounts it; otherwise it only loses
+    /// occurrences and can never be merged. In SuperBPE's stage 2, whose words are lines, most pairs
+    /// occur once.
+    fn count_pairs(&mut self, min_count: u64) {
+        let occurrences: Vec<(u64, u32)> = self
+            .words
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, word)| word.windows(2).map(move |w| (pack(w[0], w[1]), i as u32)))
+            .collect();
+        self.index_occurrences(occurrences, min_count);
+    }
+
+    /// Recount and re-index every pair holding `id` (after a merge re-created the existing token
+    /// `id`, pairs left out of the index as too rare may have gained occurrences). Returns them.
+    fn reindex_token(&mut self, id: u32) -> Vec<Pair> {
+        let occurrences: Vec<(u64, u32)> = self
+            .words
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, word)| {
+                word.windows(2)
+                    .filter(move |w| w[0] == id || w[1] == id)
+                    .map(move |w| (pack(w[0], w[1]), i as u32))
+            })
+            .collect();
+        self.index_occurrences(occurrences, 1)
+    }
+
+    /// Set the count and word list of each pair in `occurrences` (one (pair, word) entry per
+    /// occurrence) counted at least `min_count` times. Sorting (in parallel) puts each pair's
+    /// occurrences in one run, already in word order: one map insert per distinct pair.
+    fn index_occurrences(&mut self, mut occurrences: Vec<(u64, u32)>, min_count: u64) -> Vec<Pair> {
+        occurrences.par_sort_unstable();
+        let mut indexed = Vec::new();
+        for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
+            let count: u64 = run.iter().map(|&(_, i)| self.counts[i as usize]).sum();
+            if count < min_count {
+                continue;
+            }
+            let pair = unpack(run[0].0);
+            let mut list: Vec<u32> = run.iter().map(|&(_, i)| i).collect();
+            list.dedup();
+            self.pair_counts.insert(pair, count as i64);
+            self.where_.insert(pair, list);
+            indexed.push(pair);
+        }
+        indexed
     }
 
     /// Merge `pair` into `new_id` in every word holding it; update counts and the index.
     /// Returns the pairs containing the new token whose count went up (to push on the heap).
-    fn apply_merge(&mut self, pair: Pair, new_id: u32) -> Vec<Pair> {
+    /// New pairs counted fewer than `min_count` times are left out of the index (see `count_pairs`).
+    fn apply_merge(&mut self, pair: Pair, new_id: u32, min_count: u64) -> Vec<Pair> {
         let mut indices = self.where_.remove(&pair).unwrap_or_default();
         indices.sort_unstable();
         indices.dedup();
@@ -386,6 +476,11 @@ impl State {
         }
         let mut pushed: Vec<Pair> = Vec::new();
         for (p, index) in new_pairs {
+            let count = self.pair_counts.get(&p).copied().unwrap_or(0);
+            if count < min_count as i64 {
+                self.pair_counts.remove(&p);
+                continue;
+            }
             let list = self.where_.entry(p).or_default();
             if list.last() != Some(&index) {
                 list.push(index);
@@ -396,6 +491,14 @@ impl State {
         pushed.dedup();
         pushed
     }
+}
+
+fn pack(a: u32, b: u32) -> u64 {
+    (a as u64) << 32 | b as u64
+}
+
+fn unpack(key: u64) -> Pair {
+    ((key >> 32) as u32, key as u32)
 }
 
 /// Merge every non-overlapping `(a, b)` in `word` (left to right) into `new_id`, in place.
@@ -531,6 +634,57 @@ mod tests {
         changes.retain(|_, v| *v != 0);
         let expect: FxHashMap<Pair, i64> = [((1, 2), -2), ((2, 1), -1), ((9, 9), 1)].into_iter().collect();
         assert_eq!(changes, expect);
+    }
+
+    /// Pseudo-random lines over a small alphabet with spaces, and merges learned on their space-split
+    /// words (as SuperBPE's stage 1): encoding with ranks must equal the one-by-one replay.
+    #[test]
+    fn rank_replay_equals_sequential_replay() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let lines: Vec<Vec<u8>> = (0..400)
+            .map(|_| (0..(next() % 300 + 1)).map(|_| b"aab  cba"[(next() % 8) as usize]).collect())
+            .collect();
+        let mut words: FxHashMap<Vec<u8>, u64> = FxHashMap::default();
+        for line in &lines {
+            for w in line.split_inclusive(|&c| c == b' ') {
+                *words.entry(w.to_vec()).or_insert(0) += 1;
+            }
+        }
+        let stage1 = BpeTrainer::new(BpeTrainerConfig { vocab_size: 300, min_frequency: 1, ..Default::default() })
+            .unwrap()
+            .train_words(words.iter().map(|(w, c)| (w.as_slice(), *c)), &mut |_| {})
+            .unwrap();
+        let initial: Vec<(Vec<u8>, Vec<u8>)> = stage1
+            .merges
+            .iter()
+            .map(|&(a, b)| (stage1.vocab[a as usize].clone(), stage1.vocab[b as usize].clone()))
+            .collect();
+        let trainer = BpeTrainer::new(BpeTrainerConfig {
+            vocab_size: 400, min_frequency: 1, initial_merges: initial, ..Default::default()
+        })
+        .unwrap();
+        let mut state = trainer.initial_state(lines.iter().map(|l| (l.as_slice(), 1u64)));
+        let inherited = trainer.register_initial_merges(&mut state).unwrap();
+        assert!(inherited.len() > 20);
+        let mut sequential = state.clone();
+        sequential.count_pairs(1);
+        for &(pair, id) in &inherited {
+            sequential.apply_merge(pair, id, 1);
+        }
+        let mut min2 = state.clone();
+        min2.replay_and_count(&inherited, 2);
+        state.replay_and_count(&inherited, 1);
+        assert_eq!(min2.words, sequential.words);
+        assert!(min2.pair_counts.len() < sequential.pair_counts.len());
+        assert!(min2.pair_counts.iter().all(|(p, &c)| c >= 2 && sequential.pair_counts[p] == c));
+        assert_eq!(state.words, sequential.words);
+        assert_eq!(state.pair_counts, sequential.pair_counts);
     }
 
     #[test]
