@@ -13,11 +13,10 @@ import math
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 
 from tokensmith.neural.io import configurable
-from tokensmith.neural.quantizers.base import QuantizerOutput, check_last_dim, fp32_region, l2norm
-from tokensmith.neural.quantizers.lfq import BinaryQuantizer, binary_entropy_loss
+from tokensmith.neural.quantizers.base import QuantizerOutput, l2norm
+from tokensmith.neural.quantizers.lfq import BinaryQuantizer
 
 
 @configurable
@@ -45,26 +44,13 @@ class BSQ(BinaryQuantizer):
     ) -> None:
         super().__init__()
         self._setup(dim, codebook_size)
-        self.commitment_weight = commitment_weight
-        self.entropy_weight = entropy_weight
-        self.diversity_gamma = diversity_gamma
-        self.entropy_temperature = entropy_temperature
+        self._init_loss(commitment_weight, entropy_weight, diversity_gamma, entropy_temperature)
 
     def code_scale(self) -> float:
         return 1.0 / math.sqrt(self.bits)
 
+    def prepare(self, z: torch.Tensor) -> torch.Tensor:
+        return l2norm(z)
+
     def forward(self, x: torch.Tensor) -> QuantizerOutput:
-        check_last_dim(x, self.dim, "BSQ")
-        z = self.project_in(x)
-        with fp32_region(x.device):
-            u = l2norm(z.float())
-            q = torch.where(u > 0, 1.0, -1.0) * self.code_scale()
-            out = u + (q - u).detach()
-            aux = self.commitment_weight * F.mse_loss(u, q)
-            if self.entropy_weight and self.training:
-                aux = aux + self.entropy_weight * binary_entropy_loss(
-                    u.reshape(-1, self.bits), self.code_scale(), self.entropy_temperature, self.diversity_gamma
-                )
-            idx = self.bits_to_indices(q)
-        self.track_usage(idx)
-        return QuantizerOutput(self.project_out(out.to(x.dtype)), idx, aux)
+        return self._quantize_bits(x, "BSQ")

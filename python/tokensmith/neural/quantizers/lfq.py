@@ -44,8 +44,37 @@ class BinaryQuantizer(Quantizer):
         self.project_in = nn.Linear(self.dim, self.bits) if proj else nn.Identity()
         self.project_out = nn.Linear(self.bits, self.dim) if proj else nn.Identity()
 
+    def _init_loss(self, commitment_weight: float, entropy_weight: float, diversity_gamma: float,
+                   entropy_temperature: float) -> None:
+        self.commitment_weight = commitment_weight
+        self.entropy_weight = entropy_weight
+        self.diversity_gamma = diversity_gamma
+        self.entropy_temperature = entropy_temperature
+
     def code_scale(self) -> float:
         return 1.0
+
+    def prepare(self, z: torch.Tensor) -> torch.Tensor:
+        """Projected fp32 features -> the vector whose signs are the bits (identity for LFQ, l2norm for BSQ)."""
+        return z
+
+    def _quantize_bits(self, x: torch.Tensor, name: str) -> QuantizerOutput:
+        """Shared forward: sign quantization with straight-through gradient, commitment
+        `β||u − sg(q)||²`, factorised entropy penalty (training only), bit packing and usage."""
+        check_last_dim(x, self.dim, name)
+        z = self.project_in(x)
+        with fp32_region(x.device):
+            u = self.prepare(z.float())
+            q = torch.where(u > 0, 1.0, -1.0) * self.code_scale()
+            out = u + (q - u).detach()
+            aux = self.commitment_weight * F.mse_loss(u, q)
+            if self.entropy_weight and self.training:
+                aux = aux + self.entropy_weight * binary_entropy_loss(
+                    u.reshape(-1, self.bits), self.code_scale(), self.entropy_temperature, self.diversity_gamma
+                )
+            idx = self.bits_to_indices(q)
+        self.track_usage(idx)
+        return QuantizerOutput(self.project_out(out.to(x.dtype)), idx, aux)
 
     def bits_to_indices(self, q: torch.Tensor) -> torch.Tensor:
         return ((q > 0).long() * self.powers).sum(-1)
@@ -84,24 +113,7 @@ class LFQ(BinaryQuantizer):
     ) -> None:
         super().__init__()
         self._setup(dim, codebook_size)
-        self.commitment_weight = commitment_weight
-        self.entropy_weight = entropy_weight
-        self.diversity_gamma = diversity_gamma
-        self.entropy_temperature = entropy_temperature
+        self._init_loss(commitment_weight, entropy_weight, diversity_gamma, entropy_temperature)
 
     def forward(self, x: torch.Tensor) -> QuantizerOutput:
-        check_last_dim(x, self.dim, "LFQ")
-        z = self.project_in(x)
-        with fp32_region(x.device):
-            zf = z.float()
-            q = torch.where(zf > 0, 1.0, -1.0)
-            out = zf + (q - zf).detach()
-            aux = self.commitment_weight * F.mse_loss(zf, q)
-            if self.entropy_weight and self.training:
-                flat = zf.reshape(-1, self.bits)
-                aux = aux + self.entropy_weight * binary_entropy_loss(
-                    flat, 1.0, self.entropy_temperature, self.diversity_gamma
-                )
-            idx = self.bits_to_indices(q)
-        self.track_usage(idx)
-        return QuantizerOutput(self.project_out(out.to(x.dtype)), idx, aux)
+        return self._quantize_bits(x, "LFQ")
