@@ -120,7 +120,7 @@ fn merge_linear(table: &MergeTable, units: &mut Vec<u32>) {
 }
 
 /// Heap over a doubly linked list; entries are re-validated on pop (lazy deletion).
-pub(crate) fn merge_heap(table: &MergeTable, units: &mut Vec<u32>) {
+fn merge_heap(table: &MergeTable, units: &mut Vec<u32>) {
     let n = units.len();
     let mut next: Vec<u32> = (1..=n as u32).collect();
     let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();

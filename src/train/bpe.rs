@@ -178,53 +178,36 @@ impl BpeTrainer {
     where
         I: IntoIterator<Item = (&'a [u8], u64)>,
     {
-        let mut state = self.initial_state(pieces);
+        let pieces = unique_pieces(pieces);
+        let mut state = self.alphabet_state();
         let inherited = self.register_initial_merges(&mut state)?;
+        let min_count = self.config.min_frequency;
         if self.config.num_threads > 0 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.config.num_threads)
                 .build()
                 .map_err(|e| CoreError::Config(format!("cannot start {} threads: {e}", self.config.num_threads)))?;
-            pool.install(|| state.replay_and_count(&inherited, self.config.min_frequency));
+            pool.install(|| state.start_words(&pieces, &inherited, min_count));
         } else {
-            state.replay_and_count(&inherited, self.config.min_frequency);
+            state.start_words(&pieces, &inherited, min_count);
         }
         self.merge_loop(&mut state, progress);
         Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
     }
 
-    fn initial_state<'a, I>(&self, pieces: I) -> State
-    where
-        I: IntoIterator<Item = (&'a [u8], u64)>,
-    {
+    /// The state before any word: specials, then the 256 bytes in GPT-2 alphabet order.
+    fn alphabet_state(&self) -> State {
         let mut vocab: Vec<Vec<u8>> = self.config.special_tokens.iter().map(|s| s.as_bytes().to_vec()).collect();
-        let mut byte_id = [0u32; 256];
-        for b in byte_alphabet_order() {
-            byte_id[b as usize] = vocab.len() as u32;
-            vocab.push(vec![b]);
-        }
-        let mut ids = FxHashMap::default();
+        vocab.extend(byte_alphabet_order().into_iter().map(|b| vec![b]));
         // Specials are never merged; keep them out of the lookup so a merge spelling one gets its own id.
-        for (id, tok) in vocab.iter().enumerate().skip(self.config.special_tokens.len()) {
-            ids.insert(tok.clone(), id as u32);
-        }
-        let mut unique: FxHashMap<&[u8], u64> = FxHashMap::default();
-        for (piece, count) in pieces {
-            if !piece.is_empty() && count > 0 {
-                *unique.entry(piece).or_insert(0) += count;
-            }
-        }
-        let mut sorted: Vec<(&[u8], u64)> = unique.into_iter().collect();
-        sorted.sort_unstable(); // deterministic word order (only affects speed, not results)
-        let words = sorted.iter().map(|(p, _)| p.iter().map(|&b| byte_id[b as usize]).collect()).collect();
-        let counts = sorted.iter().map(|(_, c)| *c).collect();
+        let ids = vocab.iter().enumerate().skip(self.config.special_tokens.len()).map(|(id, t)| (t.clone(), id as u32));
         State {
-            words,
-            counts,
+            words: Vec::new(),
+            counts: Vec::new(),
             pair_counts: FxHashMap::default(),
             where_: FxHashMap::default(),
+            ids: ids.collect(),
             vocab,
-            ids,
             merges: Vec::new(),
         }
     }
@@ -329,37 +312,48 @@ impl State {
         id
     }
 
-    /// Apply the inherited merges to every word, then count and index the pairs.
+    /// Set the words (each unique piece with its count) with the inherited merges applied, then
+    /// count and index the pairs.
     ///
     /// Replaying the merges one by one (each over all its occurrences, left to right) gives the same
     /// words as encoding each word with the merges as ranks (lowest rank first, leftmost on a tie)
     /// as long as every merge makes a new token: a token's pairs then all rank after its creation, so
-    /// no earlier merge can apply again. Encoding runs in parallel at O(n log n) per word, which
-    /// matters for SuperBPE's stage 2, whose words are whole lines. When two inherited merges spell
-    /// the same token (`a+bc`, `ab+c`) the merges are replayed one by one instead.
-    fn replay_and_count(&mut self, inherited: &[(Pair, u32)], min_count: u64) {
+    /// no earlier merge can apply again. Encoding runs in parallel, which matters for SuperBPE's
+    /// stage 2, whose words are whole lines. When two inherited merges spell the same token
+    /// (`a+bc`, `ab+c`) the merges are replayed one by one instead.
+    fn start_words(&mut self, pieces: &[(&[u8], u64)], inherited: &[(Pair, u32)], min_count: u64) {
+        self.counts = pieces.iter().map(|&(_, c)| c).collect();
         let first_new = self.vocab.len() - inherited.len();
         let all_new = inherited.iter().enumerate().all(|(i, &(_, id))| id as usize == first_new + i);
-        if !all_new {
-            self.count_pairs(1); // the one-by-one replay needs every pair indexed
+        if inherited.is_empty() || !all_new {
+            let byte_id = self.byte_ids();
+            self.words = pieces.par_iter().map(|(p, _)| p.iter().map(|&b| byte_id[b as usize]).collect()).collect();
+            self.count_pairs(if inherited.is_empty() { min_count } else { 1 });
             for &(pair, new_id) in inherited {
                 self.apply_merge(pair, new_id, 1);
             }
             return;
         }
-        if !inherited.is_empty() {
-            self.encode_words(inherited);
-        }
+        self.words = self.encode_pieces(pieces, inherited);
         self.count_pairs(min_count);
     }
 
-    /// Encode every word (still single bytes) with the inherited merges as ranks.
+    /// The id of each byte.
+    fn byte_ids(&self) -> [u32; 256] {
+        let mut byte_id = [0u32; 256];
+        for b in 0..=255u8 {
+            byte_id[b as usize] = self.ids[&[b][..]];
+        }
+        byte_id
+    }
+
+    /// Encode every piece with the inherited merges as ranks.
     ///
-    /// A word is cut where its two adjacent bytes never occur next to each other inside an inherited
+    /// A piece is cut where its two adjacent bytes never occur next to each other inside an inherited
     /// token: no merge can cross such a cut (it would make a token holding those two bytes), so the
     /// parts encode independently, and each distinct part is encoded once per thread. For SuperBPE's
     /// stage 2 the parts are roughly stage 1's words, so this costs about one cache look-up per word.
-    fn encode_words(&mut self, inherited: &[(Pair, u32)]) {
+    fn encode_pieces<'a>(&self, pieces: &[(&'a [u8], u64)], inherited: &[(Pair, u32)]) -> Vec<Vec<u32>> {
         let mut table = MergeTable::new();
         let mut inside = vec![false; 1 << 16];
         for (rank, &((a, b), new_id)) in inherited.iter().enumerate() {
@@ -368,30 +362,34 @@ impl State {
                 inside[(w[0] as usize) << 8 | w[1] as usize] = true;
             }
         }
-        let first_new = self.vocab.len() - inherited.len();
-        let byte_of: Vec<usize> = self.vocab[..first_new].iter().map(|t| t[0] as usize).collect();
-        let cut = |x: u32, y: u32| !inside[byte_of[x as usize] << 8 | byte_of[y as usize]];
-        self.words.par_iter_mut().for_each_init(FxHashMap::<Vec<u32>, Vec<u32>>::default, |cache, word| {
-            let mut out = Vec::with_capacity(word.len());
+        let byte_id = self.byte_ids();
+        let encode = |part: &[u8]| {
+            let mut ids: Vec<u32> = part.iter().map(|&b| byte_id[b as usize]).collect();
+            merge_units(&table, &mut ids);
+            ids
+        };
+        let encode_piece = |cache: &mut FxHashMap<&'a [u8], Vec<u32>>, piece: &'a [u8]| {
+            let mut out = Vec::new();
             let mut start = 0;
-            for end in 1..=word.len() {
-                if end < word.len() && !cut(word[end - 1], word[end]) {
-                    continue;
+            for end in 1..=piece.len() {
+                if end == piece.len() || !inside[(piece[end - 1] as usize) << 8 | piece[end] as usize] {
+                    let part = &piece[start..end];
+                    out.extend_from_slice(cache.entry(part).or_insert_with(|| encode(part)));
+                    start = end;
                 }
-                let part = &word[start..end];
-                match cache.get(part) {
-                    Some(ids) => out.extend_from_slice(ids),
-                    None => {
-                        let mut ids = part.to_vec();
-                        merge_units(&table, &mut ids);
-                        out.extend_from_slice(&ids);
-                        cache.insert(part.to_vec(), ids);
-                    }
-                }
-                start = end;
             }
-            *word = out;
-        });
+            out
+        };
+        // One cache per chunk (a few chunks per thread): rayon's map_init would start a cache per split.
+        let chunk = pieces.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+        let parts: Vec<Vec<Vec<u32>>> = pieces
+            .par_chunks(chunk)
+            .map(|chunk| {
+                let mut cache = FxHashMap::default();
+                chunk.iter().map(|&(piece, _)| encode_piece(&mut cache, piece)).collect()
+            })
+            .collect();
+        parts.into_iter().flatten().collect()
     }
 
     /// Count every adjacent pair and index the words it occurs in, leaving out pairs counted fewer
@@ -491,6 +489,20 @@ impl State {
         pushed.dedup();
         pushed
     }
+}
+
+/// Non-empty pieces with a positive count, repeats added together.
+fn unique_pieces<'a, I>(pieces: I) -> Vec<(&'a [u8], u64)>
+where
+    I: IntoIterator<Item = (&'a [u8], u64)>,
+{
+    let mut unique: FxHashMap<&[u8], u64> = FxHashMap::default();
+    for (piece, count) in pieces {
+        if !piece.is_empty() && count > 0 {
+            *unique.entry(piece).or_insert(0) += count;
+        }
+    }
+    unique.into_iter().collect()
 }
 
 fn pack(a: u32, b: u32) -> u64 {
@@ -669,17 +681,18 @@ mod tests {
             vocab_size: 400, min_frequency: 1, initial_merges: initial, ..Default::default()
         })
         .unwrap();
-        let mut state = trainer.initial_state(lines.iter().map(|l| (l.as_slice(), 1u64)));
+        let pieces = unique_pieces(lines.iter().map(|l| (l.as_slice(), 1u64)));
+        let mut state = trainer.alphabet_state();
         let inherited = trainer.register_initial_merges(&mut state).unwrap();
         assert!(inherited.len() > 20);
         let mut sequential = state.clone();
-        sequential.count_pairs(1);
+        sequential.start_words(&pieces, &[], 1);
         for &(pair, id) in &inherited {
             sequential.apply_merge(pair, id, 1);
         }
         let mut min2 = state.clone();
-        min2.replay_and_count(&inherited, 2);
-        state.replay_and_count(&inherited, 1);
+        min2.start_words(&pieces, &inherited, 2);
+        state.start_words(&pieces, &inherited, 1);
         assert_eq!(min2.words, sequential.words);
         assert!(min2.pair_counts.len() < sequential.pair_counts.len());
         assert!(min2.pair_counts.iter().all(|(p, &c)| c >= 2 && sequential.pair_counts[p] == c));

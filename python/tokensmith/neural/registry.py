@@ -72,8 +72,10 @@ SYSTEMS: tuple[System, ...] = (
     _S("OneCAT", 14, "image", 3, NOT_REPRODUCIBLE, None, None, "the tokenizer is an MoE inside a pretrained LLM"),
     _S("FAR", 15, "image", 2, NOT_REPRODUCIBLE, None, None,
        "frequency-ordered AR with a diffusion head on KL-16 latents; no recipe here yet"),
-    _S("PixelRefer (SAOT)", 16, "image", 1, MECHANISM, "pixelrefer", None,
-       "scale-adaptive crop + masked k-means object tokens on synthetic objects; MLLM half is Tier 3"),
+    _S("PixelRefer (SAOT)", 16, "image", 1, DEMONSTRATED, "pixelrefer", "pixelrefer",
+       "scale-adaptive crop + masked k-means vs fixed-grid masked k-means on synthetic 4-part objects (3 seeds): objects "
+       "< 50 px get 8.0 vs 1.4 tokens and 0.825 ± 0.004 vs 0.010 part recall; equal on large objects; raw-pixel "
+       "features, not a vision encoder; the MLLM half and region benchmarks are Tier 3"),
     _S("ALTo", 17, "image", 1, MECHANISM, "alto", None,
        "mask tokenizer + adaptive length predictor recipe; MLLM + GRPO half is Tier 3"),
     _S("DehazeXL", 18, "image", 2, NOT_REPRODUCIBLE, None, None, "8K images and 931 GB training data"),

@@ -361,3 +361,47 @@ def byte_streams(
         out += sep
         bnd += [1] + [0] * (len(sep) - 1)
     return np.frombuffer(bytes(out[:n_bytes]), np.uint8).copy(), np.array(bnd[:n_bytes], np.uint8), lexicon
+
+
+_PART_PALETTE = np.array([[1.0, 0.1, 0.1], [0.1, 0.9, 0.1], [0.15, 0.3, 1.0], [1.0, 0.9, 0.1],
+                          [0.9, 0.1, 0.9], [0.1, 0.9, 0.9], [1.0, 0.55, 0.0], [1.0, 1.0, 1.0]], np.float32)
+
+
+def part_objects(
+    n: int = 300, *, size: int = 64, parts: int = 4, min_radius: float = 1.5, max_radius: float = 22.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One multi-part object per RGB image, at log-uniform sizes (for object tokenizers, e.g. SAOT).
+
+    The object is a disc of radius r ∈ [min_radius, max_radius] px (log-uniform), cut into `parts`
+    angular sectors, each painted a distinct saturated colour of an 8-colour palette; the background is
+    a smooth dark random texture (values ≤ 0.45) with pixel noise. Returns images (n, 3, size, size) in
+    [0, 1], masks (n, size, size) bool, part colours (n, parts, 3) — the "features" an object token
+    should keep — and the mask area in pixels (n,)."""
+    if parts > len(_PART_PALETTE):
+        raise ConfigError(f"part_objects supports at most {len(_PART_PALETTE)} parts, got {parts}")
+    rng = _rng(seed)
+    yy, xx = np.meshgrid(np.arange(size, dtype=np.float32) + 0.5, np.arange(size, dtype=np.float32) + 0.5, indexing="ij")
+    imgs = np.zeros((n, 3, size, size), np.float32)
+    msk = np.zeros((n, size, size), bool)
+    cols = np.zeros((n, parts, 3), np.float32)
+    pos = np.clip((np.arange(size) + 0.5) / size * 4 - 0.5, 0, 3)
+    interp = np.maximum(0, 1 - np.abs(pos[:, None] - np.arange(4)[None])).astype(np.float32)
+    for i in range(n):
+        low = rng.uniform(0.05, 0.35, (3, 4, 4)).astype(np.float32)
+        bg = np.einsum("yi,cij,xj->cyx", interp, low, interp)  # bilinear upsampling: a smooth texture
+        bg = np.clip(bg + rng.normal(0, 0.03, bg.shape), 0, 0.45)
+        r = float(np.exp(rng.uniform(math.log(min_radius), math.log(max_radius))))
+        cy, cx = rng.uniform(r + 1, size - r - 1, 2)
+        m = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+        if not m.any():  # radius below half a pixel at this centre: paint the centre pixel
+            m[int(cy), int(cx)] = True
+        sector = (((np.arctan2(yy - cy, xx - cx) + math.pi + rng.uniform(0, 2 * math.pi)) % (2 * math.pi))
+                  / (2 * math.pi) * parts).astype(int) % parts
+        cols[i] = _PART_PALETTE[rng.choice(len(_PART_PALETTE), parts, replace=False)]
+        img = bg.copy()
+        for j in range(parts):
+            sel = m & (sector == j)
+            img[:, sel] = cols[i, j][:, None]
+        imgs[i], msk[i] = img, m
+    return imgs, msk, cols, msk.reshape(n, -1).sum(1).astype(np.float32)
