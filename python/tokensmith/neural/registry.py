@@ -50,9 +50,10 @@ SYSTEMS: tuple[System, ...] = (
     _S("One-D-Piece", 3, "image", 1, DEMONSTRATED, "one_d_piece", "one_d_piece",
        "tail drop beats no drop on short prefixes (+2.7 dB at 1 token, 3 seeds); at this budget it costs 2.4 dB "
        "at full length, so the paper's near-lossless full quality is not shown"),
-    _S("FlexTok", 4, "image", 1, MECHANISM, "flextok", "flextok",
-       "nested dropout (pow2/uniform) + causal registers implemented and tested; the ordering demo was not run at "
-       "3 seeds within the CPU budget; the rectified-flow decoder (plausible images at 1 token) is Tier 3"),
+    _S("FlexTok", 4, "image", 1, DEMONSTRATED, "flextok", "flextok",
+       "nested dropout orders the tokens (3 seeds, digits, K=16 FSQ): the first token gives 14.55 ± 0.16 dB vs "
+       "7.55 ± 1.46 without nested dropout (+7.0 dB, every seed; +7.0 at 4 tokens), at -3.6 dB full length; causal vs "
+       "bidirectional registers: no difference; the rectified-flow decoder (plausible images at 1 token) is Tier 3"),
     _S("SoftVQ-VAE", 5, "image", 1, MECHANISM, "softvq", "softvq",
        "soft vs hard VQ run (quick, 3 seeds): fewer dead codes and τ-controlled softness, but no arm learned beyond the "
        "mean image at that budget, so the reconstruction claim is not shown; DINOv2 init/REPA not used"),

@@ -18,10 +18,11 @@ def load_digits():
     return x[tr], y[tr], x[te], y[te]
 
 
-def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None, log=print) -> dict:
+def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None, log=print, **train_kw) -> dict:
     """Train every arm (label → TiTokConfig) for each seed; evaluate PSNR at each k.
 
-    `extra(model, data) -> dict` adds per-seed metrics (probes...). Returns
+    `extra(model, data) -> dict` adds per-seed metrics (probes...); `train_kw` (lr, quant_warmup, ...)
+    go to every arm's TrainConfig. Returns
     {label: {"agg": aggregated metrics, "per_seed": [...], "example": recon images of seed 0}}."""
     xtr, ytr, xte, yte = load_digits()
     results = {}
@@ -29,7 +30,7 @@ def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None,
         per_seed, example = [], None
         for s in range(seeds):
             t0 = time.time()
-            model, info = T.train(cfg, xtr, T.TrainConfig(steps=steps, seed=s, device=device))
+            model, info = T.train(cfg, xtr, T.TrainConfig(steps=steps, seed=s, device=device, **train_kw))
             arm_ks = [k for k in ks if k <= cfg.tokens] if cfg.layout == "1d" else [cfg.tokens]
             ev = T.evaluate(model, xte, arm_ks)
             row = {"psnr": {str(k): v for k, v in ev["psnr"].items()}, "train_seconds": info["seconds"],
@@ -45,7 +46,7 @@ def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None,
                     zq, _ = model.encode(xt)
                     example = {k: model.decode(zq, None if k == cfg.tokens else k).clamp(0, 1).cpu().numpy()
                                for k in arm_ks}
-            log(f"[{label}] seed {s}: psnr {row['psnr']} ({time.time() - t0:.0f}s)")
+            log(f"[{label}] seed {s}: psnr {row['psnr']} ({time.time() - t0:.0f}s)", flush=True)
         results[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "example": example,
                           "config": T.C.config_dict(cfg)}
     return results

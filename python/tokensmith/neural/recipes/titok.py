@@ -74,6 +74,8 @@ class TiTokConfig:
     """How k is drawn in training: uniform over 1..K, or pow2 (1, 2, 4, ..., K)."""
     causal_tokens: bool = False
     """Latent token i attends only to patches and latents ≤ i (FlexTok's causal registers)."""
+    dead_code: float = 0.0
+    """VQ only: restart codes whose EMA usage count falls below this (0 = off)."""
 
     def __post_init__(self):
         if self.image_size % self.patch_size:
@@ -112,7 +114,7 @@ class TiTok(nn.Module):
         self.encoder = C.Transformer(w, cfg.enc_depth, cfg.heads)
         self.quant = C.make_quantizer(cfg.quantizer, w, codebook_size=cfg.codebook_size, token_dim=cfg.token_dim,
                                       fsq_levels=cfg.fsq_levels, use_cosine=cfg.use_cosine,
-                                      temperature=cfg.temperature)
+                                      temperature=cfg.temperature, dead_code=cfg.dead_code)
         self.dec_in = nn.Linear(w, w)
         self.dec_pos = nn.Parameter(torch.randn(cfg.tokens, w) * 0.02)
         self.dec_patch_pos = nn.Parameter(torch.randn(np_, w) * 0.02)
