@@ -35,3 +35,28 @@ def test_twm_demo_end_to_end(tmp_path):
     assert result["headline"]["nnt_id_change"] == 0.0 < result["headline"]["best_vq_id_change"]
     assert (tmp_path / "codebook_growth.png").stat().st_size > 1000
     assert (tmp_path / "table.md").read_text().startswith("|")
+
+
+def test_flextok_quick_demo_orders_tokens(tmp_path):
+    """FlexTok quick demo: nested dropout makes the 1-token prefix far better than no dropout."""
+    from tokensmith.cli import main
+
+    assert main(["neural", "demo", "flextok", "--out", str(tmp_path), "--quick"]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["quick"] and result["seeds"] == 1
+    assert result["headline"]["gain_vs_no_dropout_at_k1_db"] > 1.0, result["headline"]
+    assert (tmp_path / "psnr_vs_prefix.png").stat().st_size > 1000
+
+
+def test_softvq_quick_demo_learns(tmp_path):
+    """SoftVQ quick demo (200 steps): the soft bottleneck leaves the mean image and keeps more codes alive
+    than hard VQ (which at this budget may not have left the mean image yet)."""
+    from tokensmith.cli import main
+
+    assert main(["neural", "demo", "softvq", "--out", str(tmp_path), "--quick"]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    arms = result["arms"]
+    soft, hard = arms["SoftVQ τ=0.07"]["agg"], arms["hard VQ (STE)"]["agg"]
+    assert soft["psnr"]["8"]["mean"] > 12.0, result["table_md"]  # mean image: 11.44 dB
+    assert soft["dead_code_fraction"]["mean"] < hard["dead_code_fraction"]["mean"], result["table_md"]
+    assert (tmp_path / "psnr_vs_tau.png").stat().st_size > 1000

@@ -54,9 +54,10 @@ SYSTEMS: tuple[System, ...] = (
        "nested dropout orders the tokens (3 seeds, digits, K=16 FSQ): the first token gives 14.55 ± 0.16 dB vs "
        "7.55 ± 1.46 without nested dropout (+7.0 dB, every seed; +7.0 at 4 tokens), at -3.6 dB full length; causal vs "
        "bidirectional registers: no difference; the rectified-flow decoder (plausible images at 1 token) is Tier 3"),
-    _S("SoftVQ-VAE", 5, "image", 1, MECHANISM, "softvq", "softvq",
-       "soft vs hard VQ run (quick, 3 seeds): fewer dead codes and τ-controlled softness, but no arm learned beyond the "
-       "mean image at that budget, so the reconstruction claim is not shown; DINOv2 init/REPA not used"),
+    _S("SoftVQ-VAE", 5, "image", 1, DEMONSTRATED, "softvq", "softvq",
+       "soft vs hard VQ at 8 tokens, same codebook (3 seeds, 800 steps): 21.77 ± 0.30 dB vs 18.51 ± 0.15 (+3.3 dB; +3.1 vs "
+       "hard VQ with dead-code restart), 0.5% vs 19% dead codes; the soft token is continuous (argmax view 17.54 dB), "
+       "'more stable training' not shown (grad-norm std 0.64 vs 0.49); DINOv2 init/REPA not used"),
     _S("ImageFolder", 6, "image", 1, MECHANISM, "imagefolder", None,
        "product multi-scale residual VQ recipe with a class-regularised branch; no multi-seed demo yet"),
     _S("Layton", 7, "image", 3, NOT_REPRODUCIBLE, None, None,
