@@ -6,6 +6,8 @@ import json
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import regex
 
 from tokensmith import ConfigError, _core
@@ -62,6 +64,8 @@ def test_identical_to_reference(corpus, request):
     dict(min_frequency=40),
     dict(forbid_colon_space=True, max_words_per_token=2),
     dict(initial_merges=[(b"q", b"u"), (b"qu", b"e")]),
+    # two inherited merges spell "the": replayed one by one, not by rank encoding
+    dict(initial_merges=[(b"h", b"e"), (b"t", b"h"), (b"t", b"he"), (b"th", b"e")]),
 ])
 def test_options_identical_to_reference(english, options):
     ours = _core.train_bpe(dict(english), vocab_size=380, num_threads=2, **options)
@@ -148,3 +152,34 @@ def _gpt2_unicode() -> dict[int, str]:
             out[b] = chr(256 + n)
             n += 1
     return out
+
+
+_lines = st.lists(st.text(alphabet="ab c", min_size=1, max_size=40), min_size=1, max_size=30)
+
+
+def _line_counts(lines: list[str]) -> Counter[bytes]:
+    return Counter(line.encode() for line in lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=_lines, min_frequency=st.integers(1, 3))
+def test_random_words_identical_to_reference(lines, min_frequency):
+    """A 4-letter alphabet makes duplicate tokens (a+bc, ab+c) common: rare pairs left out of the
+    index must be recounted when a merge re-creates one of their tokens."""
+    counts = _line_counts(lines)
+    ours = _core.train_bpe(dict(counts), vocab_size=300, min_frequency=min_frequency, num_threads=2)
+    assert ours == reference_bpe.train(counts, vocab_size=300, min_frequency=min_frequency)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=_lines, min_frequency=st.integers(1, 3), stage1=st.integers(257, 290))
+def test_inherited_merges_identical_to_reference(lines, min_frequency, stage1):
+    """SuperBPE's stage 2: merges learned on space-split words are replayed over whole lines
+    (by rank encoding in Rust, one by one in the reference), then training goes on."""
+    words = Counter(w.encode() for line in lines for w in line.split(" ") if w)
+    vocab1, merges1 = reference_bpe.train(words, vocab_size=stage1, min_frequency=1)
+    initial = [(vocab1[a], vocab1[b]) for a, b in merges1]
+    counts = _line_counts(lines)
+    options = dict(vocab_size=stage1 + 20, min_frequency=min_frequency, initial_merges=initial)
+    ours = _core.train_bpe(dict(counts), num_threads=2, **options)
+    assert ours == reference_bpe.train(counts, **options)

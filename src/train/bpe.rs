@@ -464,11 +464,15 @@ impl State {
             });
         }
         for (p, d) in delta {
-            if d != 0 {
-                let entry = self.pair_counts.entry(p).or_insert(0);
-                *entry += d;
-                if *entry <= 0 {
-                    self.pair_counts.remove(&p);
+            if d > 0 {
+                *self.pair_counts.entry(p).or_insert(0) += d;
+            } else if d < 0 {
+                // A pair left out of the index (too rare) has no entry to lower.
+                if let Some(count) = self.pair_counts.get_mut(&p) {
+                    *count += d;
+                    if *count <= 0 {
+                        self.pair_counts.remove(&p);
+                    }
                 }
             }
         }
@@ -698,6 +702,38 @@ mod tests {
         assert!(min2.pair_counts.iter().all(|(p, &c)| c >= 2 && sequential.pair_counts[p] == c));
         assert_eq!(state.words, sequential.words);
         assert_eq!(state.pair_counts, sequential.pair_counts);
+    }
+
+    /// A merge that re-creates an existing token can give occurrences to a pair left out of the
+    /// index as too rare; `reindex_token` must restore its exact count and word list.
+    #[test]
+    fn reindex_recounts_pairs_of_a_recreated_token() {
+        let trainer = BpeTrainer::new(BpeTrainerConfig { vocab_size: 300, ..Default::default() }).unwrap();
+        let pieces = unique_pieces([(&b"abab"[..], 1u64), (b"abcd", 1), (b"xcd", 3)]);
+        let mut state = trainer.alphabet_state();
+        state.start_words(&pieces, &[], 2);
+        let id = |s: &State, t: &[u8]| s.ids[t];
+        let (a, b, c, d) = (id(&state, b"a"), id(&state, b"b"), id(&state, b"c"), id(&state, b"d"));
+        let x = state.token_id(b"ab");
+        state.apply_merge((a, b), x, 2);
+        assert!(!state.pair_counts.contains_key(&(x, x)), "(ab, ab) occurs once: left out");
+        state.apply_merge((c, d), x, 1); // as if `cd` spelled the existing token `ab`
+        state.reindex_token(x);
+        let mut fresh = trainer.alphabet_state();
+        fresh.vocab = state.vocab.clone();
+        fresh.counts = state.counts.clone();
+        fresh.words = state.words.clone();
+        fresh.count_pairs(1);
+        assert_eq!(state.pair_counts[&(x, x)], 2);
+        for (pair, count) in &fresh.pair_counts {
+            if pair.0 == x || pair.1 == x {
+                assert_eq!(state.pair_counts.get(pair), Some(count), "{pair:?}");
+                let mut list = state.where_[pair].clone();
+                list.sort_unstable();
+                list.dedup();
+                assert_eq!(list, fresh.where_[pair]);
+            }
+        }
     }
 
     #[test]
