@@ -91,3 +91,17 @@ def test_chars_recipe(legal, tmp_path):
                          input=text + "\n", capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert [int(x) for x in out.stdout.split()] == tok.encode(text)
+
+
+def test_whole_tokens_are_not_special_in_transformers(domain, tmp_path):
+    """transformers drops special tokens on ``decode(skip_special_tokens=True)``: whole tokens are text."""
+    from transformers import PreTrainedTokenizerFast
+
+    domain.save(tmp_path / "d")
+    hf = PreTrainedTokenizerFast.from_pretrained(str(tmp_path / "d"))
+    text = "In 1999 see https://x.eu <p>"
+    ids = hf.encode(text, add_special_tokens=False)
+    assert ids == domain.encode(text)
+    assert hf.decode(ids, skip_special_tokens=True) == text
+    end = domain.token_to_id("<|end|>")
+    assert hf.decode([*ids, end], skip_special_tokens=True) == text

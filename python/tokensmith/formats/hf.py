@@ -116,8 +116,9 @@ def to_tokenizer_json(data: BpeData) -> dict[str, Any]:
         raise FormatError("only byte-level BPE can be written as tokenizer.json; this tokenizer uses "
                           f"{data.units!r} units (save it in its own format instead)")
     specials = {i: t for t, i in data.special_tokens.items()}
+    ordinary = _ordinary_added(data)
     added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True} for i, t in sorted(specials.items())]
+              "normalized": False, "special": t not in ordinary} for i, t in sorted(specials.items())]
     vocab: dict[str, int] = {}
     pieces: list[str] = []
     for i, token in enumerate(data.vocab):
@@ -155,6 +156,12 @@ def to_tokenizer_json(data: BpeData) -> dict[str, Any]:
     }
 
 
+def _ordinary_added(data: BpeData) -> set[str]:
+    """Added tokens that are ordinary text (the domain recipe's whole tokens: ``https://``, years...):
+    always matched, but kept by ``decode(skip_special_tokens=True)``."""
+    return set(data.config.get("whole_tokens", ()))
+
+
 def dumps(obj: dict[str, Any]) -> str:
     """Stable JSON text: 2-space indent, UTF-8 characters as is, a final newline."""
     return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
@@ -162,8 +169,9 @@ def dumps(obj: dict[str, Any]) -> str:
 
 def tokenizer_config(data: BpeData) -> dict[str, Any]:
     """``tokenizer_config.json``: what ``transformers`` reads, plus our provenance under ``"tokensmith"``."""
+    ordinary = _ordinary_added(data)
     added = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
-                      "single_word": False, "special": True}
+                      "single_word": False, "special": t not in ordinary}
              for t, i in sorted(data.special_tokens.items(), key=lambda kv: kv[1])}
     out: dict[str, Any] = {
         "tokenizer_class": "PreTrainedTokenizerFast",
