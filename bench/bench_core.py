@@ -37,7 +37,7 @@ REAL_ENCODINGS = {  # name -> (rank file, tokensmith pattern name)
     "llama3": (TOK / "llama3" / "tokenizer.model", "llama3"),
 }
 TRAIN_TOOLS = ["tokensmith", "tokenizers", "sentencepiece", "youtokentome", "bpeasy"]
-ENCODE_TOOLS = ["tokensmith", "tiktoken", "tokenizers", "rs-bpe"]
+ENCODE_TOOLS = ["tokensmith", "tokensmith-flat", "tiktoken", "tokenizers", "rs-bpe"]
 
 
 # ---------------------------------------------------------------- corpus preparation (parent)
@@ -159,6 +159,9 @@ def load_encoder(tool: str, encoding: str, threads: int, trained_dir: str | None
     if tool == "tokensmith":
         return (lambda t: len(ours.encode(t, disallowed_special=())),
                 lambda ts: sum(map(len, ours.encode_batch(ts, num_threads=threads))))
+    if tool == "tokensmith-flat":  # ids as one array: no Python int per id
+        return (lambda t: len(ours.encode(t, disallowed_special=())),
+                lambda ts: len(ours.encode_batch_flat(ts, num_threads=threads)[0]))
     if tool == "tiktoken":
         enc = ours.to_tiktoken()
         return (lambda t: len(enc.encode_ordinary(t)),
@@ -258,6 +261,8 @@ def plan(corpus: Path, sizes: list[int], threads: int, trained_dir: Path) -> lis
         for n in sorted({1, threads}):
             for tool in ENCODE_TOOLS:
                 if tool == "rs-bpe" and encoding not in ("cl100k_base", "o200k_base"):
+                    continue
+                if tool == "tokensmith-flat" and n == 1:  # one thread encodes text by text either way
                     continue
                 jobs.append({"kind": "encode", "tool": tool, "encoding": encoding, "threads": n,
                              "corpus": str(corpus), "trained_dir": str(trained_dir)})

@@ -103,5 +103,7 @@ def test_whole_tokens_are_not_special_in_transformers(domain, tmp_path):
     ids = hf.encode(text, add_special_tokens=False)
     assert ids == domain.encode(text)
     assert hf.decode(ids, skip_special_tokens=True) == text
+    flat, bounds = domain.encode_batch_flat([text, "<p>1999"])
+    assert flat.tolist() == domain.encode(text) + domain.encode("<p>1999") and bounds[1] == len(ids)
     end = domain.token_to_id("<|end|>")
     assert hf.decode([*ids, end], skip_special_tokens=True) == text

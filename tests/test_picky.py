@@ -217,6 +217,14 @@ def test_encoder_equals_replay_on_corpus(picky_tok, english):
             assert got == replay(events, piece.encode())
 
 
+def test_batch_flat_equals_batch(picky_tok, english):
+    """Picky BPE has no flat engine path: the Python fallback must give the same ids."""
+    texts = english[:20] + [""]
+    ids, bounds = picky_tok.encode_batch_flat(texts)
+    docs = picky_tok.encode_batch(texts)
+    assert [ids[bounds[i]:bounds[i + 1]].tolist() for i in range(len(texts))] == docs
+
+
 def test_save_load_pickle_and_specials(picky_tok, tmp_path, english):
     text = "Scrooge said<|endoftext|>humbug"
     ids = picky_tok.encode(text, allowed_special="all")

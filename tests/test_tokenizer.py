@@ -105,6 +105,18 @@ def test_batch_equals_one_by_one(tok, texts):
     one = [tok.encode(t, disallowed_special=()) for t in texts]
     assert tok.encode_batch(texts, disallowed_special=(), num_threads=2) == one
     assert tok.encode_batch(texts, disallowed_special=()) == one
+    ids, bounds = tok.encode_batch_flat(texts, disallowed_special=(), num_threads=2)
+    assert ids.dtype == "uint32" and bounds.dtype == "int64" and len(bounds) == len(texts) + 1
+    assert [ids[bounds[i]:bounds[i + 1]].tolist() for i in range(len(texts))] == one
+
+
+def test_batch_flat_special_policy_and_errors(tok):
+    ids, bounds = tok.encode_batch_flat(["a<|endoftext|>", ""], allowed_special="all")
+    assert ids.tolist() == tok.encode("a<|endoftext|>", allowed_special="all") and bounds.tolist() == [0, 2, 2]
+    with pytest.raises(TokenError):
+        tok.encode_batch_flat(["a<|endoftext|>"])
+    with pytest.raises(ConfigError, match="num_threads"):
+        tok.encode_batch_flat(["a"], num_threads=-1)
 
 
 def test_pieces_match_reference_encoder(tok):
