@@ -380,8 +380,8 @@ impl State {
             }
             out
         };
-        // One cache per chunk (a few chunks per thread): rayon's map_init would start a cache per split.
-        let chunk = pieces.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+        // One cache per thread's chunk (rayon's map_init would start a cache per split).
+        let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
         let parts: Vec<Vec<Vec<u32>>> = pieces
             .par_chunks(chunk)
             .map(|chunk| {
