@@ -60,3 +60,19 @@ def test_softvq_quick_demo_learns(tmp_path):
     assert soft["psnr"]["8"]["mean"] > 12.0, result["table_md"]  # mean image: 11.44 dB
     assert soft["dead_code_fraction"]["mean"] < hard["dead_code_fraction"]["mean"], result["table_md"]
     assert (tmp_path / "psnr_vs_tau.png").stat().st_size > 1000
+
+
+def test_titok_quick_demo_no_codebook_collapse(tmp_path):
+    """TiTok quick demo (1-D K=4 vs 2-D grid at 32 bits): with the quantizer warm-up and dead-code
+    restart neither arm collapses onto a few codes, and the result names both arms."""
+    from tokensmith.cli import main
+
+    assert main(["neural", "demo", "titok", "--out", str(tmp_path), "--quick"]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    arms = result["arms"]
+    assert set(arms) == {"1-D, K=4", "2-D grid, 4 tokens"}
+    for a in arms.values():
+        assert a["agg"]["codes_used"]["mean"] > 50, result["table_md"]
+        assert np.isfinite(a["agg"]["psnr"]["4"]["mean"])
+    assert "psnr_gain_1d_minus_grid_at_4_tokens_db" in result["headline"]
+    assert (tmp_path / "psnr_vs_bits.png").stat().st_size > 1000
