@@ -28,6 +28,7 @@ use crate::model::bpe_merge::{merge_units, MergeTable};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// Options of the BPE trainer. Every field has the default of `BpeTrainerConfig::default()`.
 #[derive(Clone, Debug)]
@@ -130,6 +131,8 @@ struct State {
     vocab: Vec<Vec<u8>>,
     ids: FxHashMap<Vec<u8>, u32>,
     merges: Vec<Pair>,
+    /// The trainer's own threads (`num_threads` > 0); None: rayon's global pool.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 pub struct BpeTrainer {
@@ -187,10 +190,9 @@ impl BpeTrainer {
                 .num_threads(self.config.num_threads)
                 .build()
                 .map_err(|e| CoreError::Config(format!("cannot start {} threads: {e}", self.config.num_threads)))?;
-            pool.install(|| state.start_words(&pieces, &inherited, min_count));
-        } else {
-            state.start_words(&pieces, &inherited, min_count);
+            state.pool = Some(Arc::new(pool));
         }
+        state.in_pool(|state| state.start_words(&pieces, &inherited, min_count));
         self.merge_loop(&mut state, progress);
         Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
     }
@@ -209,6 +211,7 @@ impl BpeTrainer {
             ids: ids.collect(),
             vocab,
             merges: Vec::new(),
+            pool: None,
         }
     }
 
@@ -392,6 +395,45 @@ impl State {
         parts.into_iter().flatten().collect()
     }
 
+    /// Run `f` on the trainer's threads.
+    fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut State) -> R + Send) -> R {
+        match self.pool.clone() {
+            Some(pool) => pool.install(|| f(self)),
+            None => f(self),
+        }
+    }
+
+    /// Merge `pair` into `new_id` in the words at `indices`; the changes, weighted by word counts.
+    /// With `parallel` (a frequent pair: many words) they are merged on all threads: taken out, merged in one chunk per
+    /// thread, put back, and the chunks' changes added up.
+    fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool) -> MergeChanges {
+        let mut taken: Vec<(u32, Vec<u32>)> =
+            indices.iter().map(|&i| (i, std::mem::take(&mut self.words[i as usize]))).collect();
+        let parts: Vec<MergeChanges> = if !parallel {
+            vec![merge_chunk(&mut taken, &self.counts, pair, new_id)]
+        } else {
+            let counts = std::mem::take(&mut self.counts);
+            let parts = self.in_pool(|_| {
+                let chunk = taken.len().div_ceil(rayon::current_num_threads()).max(1);
+                taken.par_chunks_mut(chunk).map(|part| merge_chunk(part, &counts, pair, new_id)).collect()
+            });
+            self.counts = counts;
+            parts
+        };
+        for (i, word) in taken {
+            self.words[i as usize] = word;
+        }
+        let mut parts = parts.into_iter();
+        let (mut delta, mut new_pairs) = parts.next().unwrap_or_default();
+        for (more_delta, more_pairs) in parts {
+            for (p, d) in more_delta {
+                *delta.entry(p).or_insert(0) += d;
+            }
+            new_pairs.extend(more_pairs);
+        }
+        (delta, new_pairs)
+    }
+
     /// Count every adjacent pair and index the words it occurs in, leaving out pairs counted fewer
     /// than `min_count` times. Such a pair can only gain occurrences when a merge re-creates one of
     /// its tokens (a duplicate token), and `reindex_token` then recounts it; otherwise it only loses
@@ -451,18 +493,7 @@ impl State {
         let mut indices = self.where_.remove(&pair).unwrap_or_default();
         indices.sort_unstable();
         indices.dedup();
-        let mut delta: FxHashMap<Pair, i64> = FxHashMap::default();
-        let mut new_pairs: Vec<(Pair, u32)> = Vec::new();
-        for &index in &indices {
-            let count = self.counts[index as usize] as i64;
-            let word = &mut self.words[index as usize];
-            merge_word(word, pair.0, pair.1, new_id, &mut |p, sign| {
-                *delta.entry(p).or_insert(0) += sign * count;
-                if sign > 0 {
-                    new_pairs.push((p, index));
-                }
-            });
-        }
+        let (delta, new_pairs) = self.merge_words(&indices, pair, new_id, indices.len() >= PARALLEL_MIN_WORDS);
         for (p, d) in delta {
             if d > 0 {
                 *self.pair_counts.entry(p).or_insert(0) += d;
@@ -493,6 +524,28 @@ impl State {
         pushed.dedup();
         pushed
     }
+}
+
+/// A merge's changes: count change per pair, and each created pair with the word it is in.
+type MergeChanges = (FxHashMap<Pair, i64>, Vec<(Pair, u32)>);
+
+/// Merges touching at least this many words run on all threads.
+const PARALLEL_MIN_WORDS: usize = 4096;
+
+/// Merge `pair` into `new_id` in each (index, word); the changes, weighted by the words' counts.
+fn merge_chunk(words: &mut [(u32, Vec<u32>)], counts: &[u64], pair: Pair, new_id: u32) -> MergeChanges {
+    let mut delta: FxHashMap<Pair, i64> = FxHashMap::default();
+    let mut new_pairs: Vec<(Pair, u32)> = Vec::new();
+    for (index, word) in words.iter_mut() {
+        let (index, count) = (*index, counts[*index as usize] as i64);
+        merge_word(word, pair.0, pair.1, new_id, &mut |p, sign| {
+            *delta.entry(p).or_insert(0) += sign * count;
+            if sign > 0 {
+                new_pairs.push((p, index));
+            }
+        });
+    }
+    (delta, new_pairs)
 }
 
 /// Non-empty pieces with a positive count, repeats added together.
@@ -734,6 +787,27 @@ mod tests {
                 assert_eq!(list, fresh.where_[pair]);
             }
         }
+    }
+
+    #[test]
+    fn parallel_merge_equals_sequential() {
+        let trainer = BpeTrainer::new(BpeTrainerConfig { vocab_size: 300, num_threads: 2, ..Default::default() }).unwrap();
+        let words: Vec<Vec<u8>> = (0..5000u32).map(|i| format!("ab{i}abab{}", i % 7).into_bytes()).collect();
+        let pieces = unique_pieces(words.iter().map(|w| (w.as_slice(), 1 + (w.len() as u64 % 3))));
+        let mut state = trainer.alphabet_state();
+        state.pool = Some(Arc::new(rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap()));
+        state.start_words(&pieces, &[], 1);
+        let (a, b) = (state.ids[&b"a"[..]], state.ids[&b"b"[..]]);
+        let x = state.token_id(b"ab");
+        let indices: Vec<u32> = (0..state.words.len() as u32).collect();
+        let mut other = state.clone();
+        let (delta, mut created) = state.merge_words(&indices, (a, b), x, true);
+        let (delta2, mut created2) = other.merge_words(&indices, (a, b), x, false);
+        created.sort_unstable();
+        created2.sort_unstable();
+        assert_eq!(state.words, other.words);
+        assert_eq!((delta, created), (delta2, created2));
+        assert_eq!(state.counts, other.counts);
     }
 
     #[test]
