@@ -81,8 +81,10 @@ SYSTEMS: tuple[System, ...] = (
        "scale-adaptive crop + masked k-means vs fixed-grid masked k-means on synthetic 4-part objects (3 seeds): objects "
        "< 50 px get 8.0 vs 1.4 tokens and 0.825 ± 0.004 vs 0.010 part recall; equal on large objects; raw-pixel "
        "features, not a vision encoder; the MLLM half and region benchmarks are Tier 3"),
-    _S("ALTo", 17, "image", 1, MECHANISM, "alto", None,
-       "mask tokenizer + adaptive length predictor recipe; MLLM + GRPO half is Tier 3"),
+    _S("ALTo", 17, "image", 1, MECHANISM, "alto", "alto",
+       "run (3 seeds, 32x32 ellipse/star masks, K=16, λ=0.02, 1500 steps): 4.3 ± 1.3 of 16 tokens, IoU 0.671 ± 0.010 vs "
+       "0.675 ± 0.014 for a fixed length at the same mean; length does not track complexity (Spearman with contour "
+       "0.07 ± 0.15, stars get fewer tokens than ellipses); SAM encoder, SA-1B and the MLLM + GRPO half are Tier 3"),
     _S("DehazeXL", 18, "image", 2, NOT_REPRODUCIBLE, None, None, "8K images and 931 GB training data"),
     _S("μ²Tokenizer", 19, "image", 2, NOT_REPRODUCIBLE, None, None,
        "soft top-k is a block (pruning.soft_topk); CT-RATE data + LLM + DPO out of reach"),

@@ -12,12 +12,14 @@ GRPO stage are out of scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tokensmith.errors import ConfigError
 from tokensmith.neural.length.alto import AdaptiveLengthPredictor
 from tokensmith.neural.recipes import _common as C
 
@@ -100,15 +102,24 @@ class ALTo(nn.Module):
         return self.decode(zq), pred, aux
 
 
-def train(cfg: ALToConfig, masks: np.ndarray, tc: C.TrainConfig = C.TrainConfig(), *, warmup_fraction: float = 0.5):
+def train(cfg: ALToConfig, masks: np.ndarray, tc: C.TrainConfig = C.TrainConfig(), *, warmup_fraction: float = 0.5,
+          fixed_length: Optional[int] = None):
     """Stage 1 (first `warmup_fraction` of the steps): random prefix length, no length loss;
-    stage 2: predicted length with the length loss."""
+    stage 2: predicted length with the length loss.
+
+    `fixed_length=L` trains the fixed-length baseline instead: the first L latents are kept at every
+    step, no length predictor, no length loss (same model, same steps)."""
+    if fixed_length is not None and not 1 <= fixed_length <= cfg.max_tokens:
+        raise ConfigError(f"fixed_length must be in 1..{cfg.max_tokens}, got {fixed_length}")
     model = ALTo(cfg)
     state = {"step": 0}
     warm = int(warmup_fraction * tc.steps)
 
     def loss_fn(m, x):
         state["step"] += 1
+        if fixed_length is not None:
+            logits, pred, aux = m(x, fixed_length)
+            return F.binary_cross_entropy_with_logits(logits.float(), x) + aux
         if state["step"] <= warm:
             k = int(torch.randint(1, cfg.max_tokens + 1, ()))
             logits, pred, aux = m(x, k)
@@ -120,13 +131,22 @@ def train(cfg: ALToConfig, masks: np.ndarray, tc: C.TrainConfig = C.TrainConfig(
 
 
 @torch.no_grad()
-def evaluate(model: ALTo, masks: np.ndarray) -> dict:
-    """IoU of the thresholded reconstruction and the token count chosen per mask."""
+def evaluate(model: ALTo, masks: np.ndarray, k: Optional[int] = None) -> dict:
+    """IoU of the thresholded reconstruction and the token count used per mask (the predicted length,
+    or `k` for every mask when given)."""
     x = torch.as_tensor(masks, device=model.pos.device)
-    logits, pred, _ = model(x)
+    logits, pred, _ = model(x, k)
     p, t = logits > 0, x > 0.5
     iou = ((p & t).flatten(1).sum(1).float() / (p | t).flatten(1).sum(1).clamp_min(1).float())
-    return {"iou": iou.cpu().numpy(), "lengths": pred.lengths.cpu().numpy()}
+    lengths = pred.lengths if k is None else torch.full_like(pred.lengths, k)
+    return {"iou": iou.cpu().numpy(), "lengths": lengths.cpu().numpy()}
+
+
+@torch.no_grad()
+def evaluate_logits(model: ALTo, masks: np.ndarray, k: Optional[int] = None) -> np.ndarray:
+    """Reconstruction logits (B, 1, S, S) at the predicted length (or `k` tokens)."""
+    logits, _, _ = model(torch.as_tensor(masks, device=model.pos.device), k)
+    return logits.cpu().numpy()
 
 
 save, load = C.recipe_io(RECIPE, ALTo, ALToConfig)
