@@ -59,8 +59,8 @@ impl WordCounts {
     }
 
     /// Count many texts on `num_threads` workers (0: one per core). Equal to adding them one by one.
-    pub fn count_texts_parallel(
-        texts: &[String],
+    pub fn count_texts_parallel<S: AsRef<str> + Sync>(
+        texts: &[S],
         pretokenizer: &Pretokenizer,
         normalizer: &Normalizer,
         num_threads: usize,
@@ -296,9 +296,10 @@ struct Chunk {
 }
 
 /// Group small texts and cut long ones so that each chunk holds about `target` bytes.
-fn plan_chunks(texts: &[String], pretokenizer: &Pretokenizer, target: usize) -> Vec<Chunk> {
+fn plan_chunks<S: AsRef<str>>(texts: &[S], pretokenizer: &Pretokenizer, target: usize) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     for (i, text) in texts.iter().enumerate() {
+        let text = text.as_ref();
         let mut start = 0;
         while text.len() - start > target {
             match pretokenizer.safe_cut(text, start + target) {
@@ -314,14 +315,14 @@ fn plan_chunks(texts: &[String], pretokenizer: &Pretokenizer, target: usize) -> 
     chunks
 }
 
-fn count_chunk(counter: &mut PieceCounter, texts: &[String], chunk: &Chunk,
+fn count_chunk<S: AsRef<str>>(counter: &mut PieceCounter, texts: &[S], chunk: &Chunk,
                pretokenizer: &Pretokenizer, normalizer: &Normalizer) {
-    let raw = &texts[chunk.text][chunk.start..chunk.end];
+    let raw = &texts[chunk.text].as_ref()[chunk.start..chunk.end];
     let normalized = normalizer.normalize(raw);
     pretokenizer.for_each_piece(&normalized, |piece| counter.add(piece.as_bytes()));
 }
 
-fn sequential(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
+fn sequential<S: AsRef<str>>(texts: &[S], chunks: &[Chunk], pretokenizer: &Pretokenizer,
               normalizer: &Normalizer) -> WordCounts {
     let mut counter = PieceCounter::default();
     for chunk in chunks {
@@ -330,10 +331,10 @@ fn sequential(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
     counter.into_counts()
 }
 
-fn count_chunks(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
+fn count_chunks<S: AsRef<str> + Sync>(texts: &[S], chunks: &[Chunk], pretokenizer: &Pretokenizer,
                 normalizer: &Normalizer) -> WordCounts {
     // Batches of about CHUNK_BYTES: many tiny texts must not become many tiny tasks.
-    let batches = batch_chunks(texts, chunks, CHUNK_BYTES);
+    let batches = batch_chunks(chunks, CHUNK_BYTES);
     batches
         .par_iter()
         .fold(PieceCounter::default, |mut acc, batch| {
@@ -349,8 +350,7 @@ fn count_chunks(texts: &[String], chunks: &[Chunk], pretokenizer: &Pretokenizer,
         })
 }
 
-fn batch_chunks<'c>(texts: &[String], chunks: &'c [Chunk], target: usize) -> Vec<&'c [Chunk]> {
-    let _ = texts;
+fn batch_chunks(chunks: &[Chunk], target: usize) -> Vec<&[Chunk]> {
     let mut batches = Vec::new();
     let (mut first, mut bytes) = (0, 0);
     for (i, chunk) in chunks.iter().enumerate() {

@@ -3,6 +3,7 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyType};
 
 use crate::count::WordCounts;
@@ -115,7 +116,7 @@ pub(crate) struct PyWordCounts {
     pub(crate) inner: WordCounts,
 }
 
-fn count(py: Python<'_>, texts: Vec<String>, pattern: &str, normalization: &str, num_threads: usize)
+fn count(py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str, num_threads: usize)
          -> PyResult<WordCounts> {
     let pretokenizer = Pretokenizer::new(pattern).map_err(to_py)?;
     let normalizer = Normalizer::new(normalization).map_err(to_py)?;
@@ -143,14 +144,14 @@ impl PyWordCounts {
     /// Count `texts` (a list of str) on `num_threads` workers (0: one per core).
     #[classmethod]
     #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
-    fn count_texts(_cls: &Bound<'_, PyType>, py: Python<'_>, texts: Vec<String>, pattern: &str,
+    fn count_texts(_cls: &Bound<'_, PyType>, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str,
                    normalization: &str, num_threads: usize) -> PyResult<Self> {
         Ok(PyWordCounts { inner: count(py, texts, pattern, normalization, num_threads)? })
     }
 
     /// Count more texts into this table.
     #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
-    fn add_texts(&mut self, py: Python<'_>, texts: Vec<String>, pattern: &str, normalization: &str,
+    fn add_texts(&mut self, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str,
                  num_threads: usize) -> PyResult<()> {
         let more = count(py, texts, pattern, normalization, num_threads)?;
         py.allow_threads(|| self.inner.merge(more));

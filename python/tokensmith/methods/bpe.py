@@ -29,17 +29,22 @@ def progress_mode(config: BpeConfig) -> str:
 def count_words(corpus: "Corpus", config: BpeConfig, *, pattern: str | None = None) -> Any:
     """Word counts of the corpus (a ``_core.WordCounts``), read batch by batch so memory holds only the
     counts. ``pattern`` overrides ``config.pattern`` (SuperBPE's second stage)."""
+    return count_words_by_patterns(corpus, config, [pattern or config.pattern])[0]
+
+
+def count_words_by_patterns(corpus: "Corpus", config: BpeConfig, patterns: list[str]) -> list[Any]:
+    """One word-count table per pretokenization pattern, reading the corpus once."""
     from tokensmith import _core
 
-    total = None
+    totals: list[Any] = [None] * len(patterns)
     for batch in corpus.batches():
-        counts = _core.WordCounts.count_texts(batch, pattern or config.pattern, config.normalization,
-                                              config.num_threads)
-        if total is None:
-            total = counts
-        else:
-            total.merge(counts)
-    return total
+        for i, pattern in enumerate(patterns):
+            counts = _core.WordCounts.count_texts(batch, pattern, config.normalization, config.num_threads)
+            if totals[i] is None:
+                totals[i] = counts
+            else:
+                totals[i].merge(counts)
+    return totals
 
 
 def build_tokenizer(vocab: list[bytes], merges: list[tuple[int, int]], config: BpeConfig, *,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tokensmith.config import BpeConfig
 from tokensmith.errors import ConfigError
 from tokensmith.methods import register
-from tokensmith.methods.bpe import build_tokenizer, count_words, progress_mode
+from tokensmith.methods.bpe import build_tokenizer, count_words, count_words_by_patterns, progress_mode
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokensmith.corpus import Corpus
@@ -71,14 +71,14 @@ def _train_bpe(counts, config: SuperBpeConfig, vocab_size: int, **hooks):
 def train_superbpe(corpus: "Corpus", config: SuperBpeConfig) -> "Tokenizer":
     """SuperBPE: stage-1 subword BPE to t, then stage-2 superword merges to vocab_size."""
     t = config.transition_size
-    counts1 = count_words(corpus, config, pattern=config.pattern)
+    if t >= config.vocab_size:
+        vocab1, merges1 = _train_bpe(count_words(corpus, config, pattern=config.pattern), config, t)
+        return build_tokenizer(vocab1, merges1, config, pattern=config.pattern,
+                               extra={"stage1_merges": len(merges1), "stage2_merges": 0})
+    counts1, counts2 = count_words_by_patterns(corpus, config, [config.pattern, STAGE2_PATTERN])
     vocab1, merges1 = _train_bpe(counts1, config, t)
     stage1 = len(merges1)
-    if t >= config.vocab_size:
-        return build_tokenizer(vocab1, merges1, config, pattern=config.pattern,
-                               extra={"stage1_merges": stage1, "stage2_merges": 0})
     del counts1
-    counts2 = count_words(corpus, config, pattern=STAGE2_PATTERN)
     initial = [(vocab1[a], vocab1[b]) for a, b in merges1]
     vocab, merges = _train_bpe(counts2, config, config.vocab_size, initial_merges=initial,
                                max_words_per_token=config.max_words, forbid_colon_space=config.forbid_colon_space)
