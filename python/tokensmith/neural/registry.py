@@ -44,7 +44,8 @@ SYSTEMS: tuple[System, ...] = (
     _S("TiTok", 1, "image", 1, MECHANISM, "titok", "titok",
        "1-D vs 2-D grid at equal bits (3 seeds, 1,000 steps, same warm-up/restart/schedule for both; 1-D K=16 no longer "
        "collapses): tie at 32 bits (digits 18.66 ± 0.14 vs 18.67 ± 0.04 dB; shapes 16x16 16.68 vs 16.78), grid wins at "
-       "128 bits (digits 19.27 vs 24.83, shapes 17.30 vs 19.74); claim not shown; rFID/gFID need ImageNet + MaskGIT"),
+       "128 bits (digits 19.27 vs 24.83, shapes 17.30 vs 19.74; a 4x larger model: still -4.2 dB); claim not shown; "
+       "rFID/gFID need ImageNet + MaskGIT"),
     _S("TA-TiTok", 2, "image", 2, MECHANISM, "titok", None,
        "text-aware decoding needs CLIP text embeddings; the TiTok skeleton is shared, no conditioning demo"),
     _S("One-D-Piece", 3, "image", 1, DEMONSTRATED, "one_d_piece", "one_d_piece",
