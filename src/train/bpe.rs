@@ -26,7 +26,7 @@ use crate::bytes::byte_to_char_table;
 use crate::error::{CoreError, Result};
 use crate::model::bpe_merge::{merge_units, MergeTable};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
@@ -133,6 +133,11 @@ struct State {
     merges: Vec<Pair>,
     /// The trainer's own threads (`num_threads` > 0); None: rayon's global pool.
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// Every pair counted at least this many times is indexed with its exact count; rarer pairs may
+    /// be left out (see `count_pairs`).
+    floor: u64,
+    /// Pairs whose token a filter forbids (`max_token_length`, SuperBPE's filters): never merged.
+    rejected: FxHashSet<Pair>,
 }
 
 pub struct BpeTrainer {
@@ -192,7 +197,8 @@ impl BpeTrainer {
                 .map_err(|e| CoreError::Config(format!("cannot start {} threads: {e}", self.config.num_threads)))?;
             state.pool = Some(Arc::new(pool));
         }
-        state.in_pool(|state| state.start_words(&pieces, &inherited, min_count));
+        let keep = index_size(self.config.vocab_size.saturating_sub(state.vocab.len()));
+        state.in_pool(|state| state.start_words(&pieces, &inherited, min_count, keep));
         self.merge_loop(&mut state, progress);
         Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
     }
@@ -212,6 +218,8 @@ impl BpeTrainer {
             vocab,
             merges: Vec::new(),
             pool: None,
+            floor: 1,
+            rejected: FxHashSet::default(),
         }
     }
 
@@ -260,34 +268,39 @@ impl BpeTrainer {
     fn merge_loop(&self, state: &mut State, progress: &mut dyn FnMut(Progress)) {
         let target = self.config.vocab_size;
         let total = target.saturating_sub(state.vocab.len());
-        let mut heap: BinaryHeap<Entry> = state
-            .pair_counts
-            .iter()
-            .filter(|(_, &c)| c > 0)
-            .map(|(&pair, &c)| Entry { count: c as u64, pair })
-            .collect();
+        let min_count = self.config.min_frequency;
+        let mut heap = state.heap();
         let mut done = 0usize;
         progress(Progress { merges_done: 0, merges_total: total, last_count: 0 });
         while state.vocab.len() < target {
-            let Some(top) = heap.pop() else { break };
-            let current = state.pair_counts.get(&top.pair).copied().unwrap_or(0).max(0) as u64;
-            if current != top.count {
+            let top = heap.pop();
+            let current = top.as_ref().map_or(0, |t| state.pair_counts.get(&t.pair).copied().unwrap_or(0).max(0) as u64);
+            if let Some(top) = top.as_ref().filter(|t| t.count != current) {
                 if current > 0 {
                     heap.push(Entry { count: current, pair: top.pair });
                 }
                 continue;
             }
-            if current < self.config.min_frequency {
+            if current < state.floor && state.floor > min_count {
+                // An unindexed pair may now be the most frequent: index more pairs and go on.
+                let remaining = target - state.vocab.len();
+                state.in_pool(|state| state.recount_pairs(min_count, index_size(remaining)));
+                heap = state.heap();
+                continue;
+            }
+            let Some(top) = top else { break };
+            if current < min_count {
                 break;
             }
             let token = [state.vocab[top.pair.0 as usize].as_slice(), &state.vocab[top.pair.1 as usize]].concat();
             if !self.allowed(&token) {
+                state.rejected.insert(top.pair);
                 continue;
             }
             let duplicate = state.ids.contains_key(&token);
             let new_id = state.token_id(&token);
             state.merges.push(top.pair);
-            let mut grown = state.apply_merge(top.pair, new_id, if duplicate { 1 } else { self.config.min_frequency });
+            let mut grown = state.apply_merge(top.pair, new_id, if duplicate { 1 } else { state.floor });
             if duplicate {
                 grown.extend(state.reindex_token(new_id));
             }
@@ -301,6 +314,12 @@ impl BpeTrainer {
             progress(Progress { merges_done: done, merges_total: total, last_count: current });
         }
     }
+}
+
+/// How many of the most frequent pairs to index when `remaining` merges are left: many more than
+/// can be merged (so a recount is rare), at least 65 536.
+fn index_size(remaining: usize) -> usize {
+    (8 * remaining).max(1 << 16)
 }
 
 impl State {
@@ -324,21 +343,25 @@ impl State {
     /// no earlier merge can apply again. Encoding runs in parallel, which matters for SuperBPE's
     /// stage 2, whose words are whole lines. When two inherited merges spell the same token
     /// (`a+bc`, `ab+c`) the merges are replayed one by one instead.
-    fn start_words(&mut self, pieces: &[(&[u8], u64)], inherited: &[(Pair, u32)], min_count: u64) {
+    fn start_words(&mut self, pieces: &[(&[u8], u64)], inherited: &[(Pair, u32)], min_count: u64, keep: usize) {
         self.counts = pieces.iter().map(|&(_, c)| c).collect();
         let first_new = self.vocab.len() - inherited.len();
         let all_new = inherited.iter().enumerate().all(|(i, &(_, id))| id as usize == first_new + i);
         if inherited.is_empty() || !all_new {
             let byte_id = self.byte_ids();
             self.words = pieces.par_iter().map(|(p, _)| p.iter().map(|&b| byte_id[b as usize]).collect()).collect();
-            self.count_pairs(if inherited.is_empty() { min_count } else { 1 });
+            if inherited.is_empty() {
+                self.count_pairs(min_count, keep);
+            } else {
+                self.count_pairs(1, usize::MAX); // the one-by-one replay needs every pair indexed
+            }
             for &(pair, new_id) in inherited {
                 self.apply_merge(pair, new_id, 1);
             }
             return;
         }
         self.words = self.encode_pieces(pieces, inherited);
-        self.count_pairs(min_count);
+        self.count_pairs(min_count, keep);
     }
 
     /// The id of each byte.
@@ -435,18 +458,38 @@ impl State {
     }
 
     /// Count every adjacent pair and index the words it occurs in, leaving out pairs counted fewer
-    /// than `min_count` times. Such a pair can only gain occurrences when a merge re-creates one of
-    /// its tokens (a duplicate token), and `reindex_token` then recounts it; otherwise it only loses
-    /// occurrences and can never be merged. In SuperBPE's stage 2, whose words are lines, most pairs
-    /// occur once.
-    fn count_pairs(&mut self, min_count: u64) {
+    /// than `min_count` times and, when more than `keep` pairs remain, all but the `keep` most
+    /// frequent mergeable ones (ties included): `floor` becomes the lowest count indexed.
+    ///
+    /// A pair without the newest token only loses occurrences (unless a merge re-creates one of its
+    /// tokens, a duplicate token, which `reindex_token` handles). So a pair below `min_count` can
+    /// never be merged, and while the most frequent indexed pair is counted at least `floor` times,
+    /// no pair left out can beat it; when it drops below, `merge_loop` counts again. In SuperBPE's
+    /// stage 2, whose words are lines, most pairs occur once and few of the rest are ever merged.
+    fn count_pairs(&mut self, min_count: u64, keep: usize) {
         let occurrences: Vec<(u64, u32)> = self
             .words
             .par_iter()
             .enumerate()
             .flat_map_iter(|(i, word)| word.windows(2).map(move |w| (pack(w[0], w[1]), i as u32)))
             .collect();
-        self.index_occurrences(occurrences, min_count);
+        self.floor = self.index_occurrences(occurrences, min_count, keep).1;
+    }
+
+    /// Forget the index and count again (after the merges so far), indexing about `keep` pairs.
+    fn recount_pairs(&mut self, min_count: u64, keep: usize) {
+        self.pair_counts.clear();
+        self.where_.clear();
+        self.count_pairs(min_count, keep);
+    }
+
+    /// A heap of every indexed pair that may still be merged.
+    fn heap(&self) -> BinaryHeap<Entry> {
+        self.pair_counts
+            .iter()
+            .filter(|(p, &c)| c > 0 && !self.rejected.contains(p))
+            .map(|(&pair, &c)| Entry { count: c as u64, pair })
+            .collect()
     }
 
     /// Recount and re-index every pair holding `id` (after a merge re-created the existing token
@@ -462,20 +505,23 @@ impl State {
                     .map(move |w| (pack(w[0], w[1]), i as u32))
             })
             .collect();
-        self.index_occurrences(occurrences, 1)
+        self.index_occurrences(occurrences, 1, usize::MAX).0
     }
 
     /// Set the count and word list of each pair in `occurrences` (one (pair, word) entry per
     /// occurrence) counted at least `min_count` times. Sorting (in parallel) puts each pair's
     /// occurrences in one run, already in word order: one map insert per distinct pair.
-    fn index_occurrences(&mut self, mut occurrences: Vec<(u64, u32)>, min_count: u64) -> Vec<Pair> {
+    fn index_occurrences(&mut self, mut occurrences: Vec<(u64, u32)>, min_count: u64, keep: usize)
+        -> (Vec<Pair>, u64) {
         occurrences.par_sort_unstable();
+        let runs: Vec<(&[(u64, u32)], u64)> = occurrences
+            .chunk_by(|x, y| x.0 == y.0)
+            .map(|run| (run, run.iter().map(|&(_, i)| self.counts[i as usize]).sum::<u64>()))
+            .filter(|&(_, count)| count >= min_count)
+            .collect();
+        let floor = self.keep_floor(&runs, min_count, keep);
         let mut indexed = Vec::new();
-        for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
-            let count: u64 = run.iter().map(|&(_, i)| self.counts[i as usize]).sum();
-            if count < min_count {
-                continue;
-            }
+        for &(run, count) in runs.iter().filter(|&&(_, count)| count >= floor) {
             let pair = unpack(run[0].0);
             let mut list: Vec<u32> = run.iter().map(|&(_, i)| i).collect();
             list.dedup();
@@ -483,7 +529,22 @@ impl State {
             self.where_.insert(pair, list);
             indexed.push(pair);
         }
-        indexed
+        (indexed, floor)
+    }
+
+    /// The count of the `keep`-th most frequent mergeable run, at least `min_count`.
+    fn keep_floor(&self, runs: &[(&[(u64, u32)], u64)], min_count: u64, keep: usize) -> u64 {
+        let mut counts: Vec<u64> = runs
+            .iter()
+            .filter(|(run, _)| !self.rejected.contains(&unpack(run[0].0)))
+            .map(|&(_, count)| count)
+            .collect();
+        if counts.len() > keep {
+            let (_, &mut kth, _) = counts.select_nth_unstable_by(keep - 1, |a, b| b.cmp(a));
+            kth.max(min_count)
+        } else {
+            min_count
+        }
     }
 
     /// Merge `pair` into `new_id` in every word holding it; update counts and the index.
@@ -743,13 +804,13 @@ mod tests {
         let inherited = trainer.register_initial_merges(&mut state).unwrap();
         assert!(inherited.len() > 20);
         let mut sequential = state.clone();
-        sequential.start_words(&pieces, &[], 1);
+        sequential.start_words(&pieces, &[], 1, usize::MAX);
         for &(pair, id) in &inherited {
             sequential.apply_merge(pair, id, 1);
         }
         let mut min2 = state.clone();
-        min2.start_words(&pieces, &inherited, 2);
-        state.start_words(&pieces, &inherited, 1);
+        min2.start_words(&pieces, &inherited, 2, usize::MAX);
+        state.start_words(&pieces, &inherited, 1, usize::MAX);
         assert_eq!(min2.words, sequential.words);
         assert!(min2.pair_counts.len() < sequential.pair_counts.len());
         assert!(min2.pair_counts.iter().all(|(p, &c)| c >= 2 && sequential.pair_counts[p] == c));
@@ -764,7 +825,7 @@ mod tests {
         let trainer = BpeTrainer::new(BpeTrainerConfig { vocab_size: 300, ..Default::default() }).unwrap();
         let pieces = unique_pieces([(&b"abab"[..], 1u64), (b"abcd", 1), (b"xcd", 3)]);
         let mut state = trainer.alphabet_state();
-        state.start_words(&pieces, &[], 2);
+        state.start_words(&pieces, &[], 2, usize::MAX);
         let id = |s: &State, t: &[u8]| s.ids[t];
         let (a, b, c, d) = (id(&state, b"a"), id(&state, b"b"), id(&state, b"c"), id(&state, b"d"));
         let x = state.token_id(b"ab");
@@ -776,7 +837,7 @@ mod tests {
         fresh.vocab = state.vocab.clone();
         fresh.counts = state.counts.clone();
         fresh.words = state.words.clone();
-        fresh.count_pairs(1);
+        fresh.count_pairs(1, usize::MAX);
         assert_eq!(state.pair_counts[&(x, x)], 2);
         for (pair, count) in &fresh.pair_counts {
             if pair.0 == x || pair.1 == x {
@@ -796,7 +857,7 @@ mod tests {
         let pieces = unique_pieces(words.iter().map(|w| (w.as_slice(), 1 + (w.len() as u64 % 3))));
         let mut state = trainer.alphabet_state();
         state.pool = Some(Arc::new(rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap()));
-        state.start_words(&pieces, &[], 1);
+        state.start_words(&pieces, &[], 1, usize::MAX);
         let (a, b) = (state.ids[&b"a"[..]], state.ids[&b"b"[..]]);
         let x = state.token_id(b"ab");
         let indices: Vec<u32> = (0..state.words.len() as u32).collect();
@@ -808,6 +869,35 @@ mod tests {
         assert_eq!(state.words, other.words);
         assert_eq!((delta, created), (delta2, created2));
         assert_eq!(state.counts, other.counts);
+    }
+
+    /// Indexing only the most frequent pairs (recounting when they run out) changes nothing,
+    /// with filters that reject some of the most frequent pairs.
+    #[test]
+    fn small_index_gives_the_same_merges() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let lines: Vec<Vec<u8>> = (0..300)
+            .map(|_| (0..(next() % 80 + 1)).map(|_| b"aab  cb:a d"[(next() % 11) as usize]).collect())
+            .collect();
+        let config = BpeTrainerConfig {
+            vocab_size: 420, min_frequency: 2, max_token_length: Some(6), max_words_per_token: Some(2),
+            forbid_colon_space: true, ..Default::default()
+        };
+        let trainer = BpeTrainer::new(config).unwrap();
+        let full = trainer.train_words(lines.iter().map(|l| (l.as_slice(), 1u64)), &mut |_| {}).unwrap();
+        let pieces = unique_pieces(lines.iter().map(|l| (l.as_slice(), 1u64)));
+        let mut state = trainer.alphabet_state();
+        state.start_words(&pieces, &[], 2, 8);
+        assert!(state.floor > 2 && state.pair_counts.len() < 20, "the index is cut");
+        trainer.merge_loop(&mut state, &mut |_| {});
+        assert!(!state.rejected.is_empty());
+        assert_eq!((state.vocab, state.merges), (full.vocab, full.merges));
     }
 
     #[test]
