@@ -158,7 +158,7 @@ fn train_bpe<'py>(
     let data = if let Ok(native) = counts.downcast::<PyWordCounts>() {
         let borrowed = native.borrow();
         let inner = &borrowed.inner;
-        py.allow_threads(|| trainer.train_words(inner.iter(), &mut |p| reporter.report(p)))
+        py.allow_threads(|| trainer.train_counts(inner, &mut |p| reporter.report(p)))
     } else {
         let words = word_counts(counts)?;
         py.allow_threads(|| trainer.train(&words, &mut |p| reporter.report(p)))

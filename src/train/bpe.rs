@@ -23,6 +23,7 @@
 //! `vocab.len() - 256 - specials`.
 
 use crate::bytes::byte_to_char_table;
+use crate::count::WordCounts;
 use crate::error::{CoreError, Result};
 use crate::model::bpe_merge::{merge_units, MergeTable};
 use rayon::prelude::*;
@@ -171,22 +172,25 @@ impl BpeTrainer {
 
     /// Train on words given as segments (a plain word is one segment) with their counts.
     pub fn train(&self, words: &[(Vec<Vec<u8>>, u64)], progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
-        self.train_pieces(words.iter().flat_map(|(segs, c)| segs.iter().map(move |s| (s.as_slice(), *c))), progress)
+        self.train_words(words.iter().flat_map(|(segs, c)| segs.iter().map(move |s| (s.as_slice(), *c))), progress)
     }
 
-    /// Train on plain words (each one segment) with their counts, e.g. from `WordCounts::iter`.
+    /// Train on plain words (each one segment) with their counts; repeated words are added up.
     pub fn train_words<'a, I>(&self, words: I, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData>
     where
         I: IntoIterator<Item = (&'a [u8], u64)>,
     {
-        self.train_pieces(words, progress)
+        self.train_pieces(unique_pieces(words), progress)
     }
 
-    fn train_pieces<'a, I>(&self, pieces: I, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData>
-    where
-        I: IntoIterator<Item = (&'a [u8], u64)>,
-    {
-        let pieces = unique_pieces(pieces);
+    /// Train on a word-count table (its words are distinct: no adding up needed).
+    pub fn train_counts(&self, counts: &WordCounts, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
+        let pieces: Vec<(&[u8], u64)> = counts.iter().filter(|&(w, c)| !w.is_empty() && c > 0).collect();
+        self.train_pieces(pieces, progress)
+    }
+
+    /// Train on distinct, non-empty pieces with positive counts.
+    fn train_pieces(&self, pieces: Vec<(&[u8], u64)>, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
         let mut state = self.alphabet_state();
         let inherited = self.register_initial_merges(&mut state)?;
         let min_count = self.config.min_frequency;
