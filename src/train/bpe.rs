@@ -770,20 +770,24 @@ mod tests {
         assert_eq!(changes, expect);
     }
 
-    /// Pseudo-random lines over a small alphabet with spaces, and merges learned on their space-split
-    /// words (as SuperBPE's stage 1): encoding with ranks must equal the one-by-one replay.
-    #[test]
-    fn rank_replay_equals_sequential_replay() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    /// `n` pseudo-random lines (xorshift from `seed`) of 1 to `max_len` bytes drawn from `alphabet`.
+    fn random_lines(mut seed: u64, n: usize, max_len: u64, alphabet: &[u8]) -> Vec<Vec<u8>> {
         let mut next = move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
         };
-        let lines: Vec<Vec<u8>> = (0..400)
-            .map(|_| (0..(next() % 300 + 1)).map(|_| b"aab  cba"[(next() % 8) as usize]).collect())
-            .collect();
+        (0..n)
+            .map(|_| (0..(next() % max_len + 1)).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect())
+            .collect()
+    }
+
+    /// Pseudo-random lines over a small alphabet with spaces, and merges learned on their space-split
+    /// words (as SuperBPE's stage 1): encoding with ranks must equal the one-by-one replay.
+    #[test]
+    fn rank_replay_equals_sequential_replay() {
+        let lines = random_lines(0x2545_F491_4F6C_DD1D, 400, 300, b"aab  cba");
         let mut words: FxHashMap<Vec<u8>, u64> = FxHashMap::default();
         for line in &lines {
             for w in line.split_inclusive(|&c| c == b' ') {
@@ -879,16 +883,7 @@ mod tests {
     /// with filters that reject some of the most frequent pairs.
     #[test]
     fn small_index_gives_the_same_merges() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let lines: Vec<Vec<u8>> = (0..300)
-            .map(|_| (0..(next() % 80 + 1)).map(|_| b"aab  cb:a d"[(next() % 11) as usize]).collect())
-            .collect();
+        let lines = random_lines(0x9E37_79B9_7F4A_7C15, 300, 80, b"aab  cb:a d");
         let config = BpeTrainerConfig {
             vocab_size: 420, min_frequency: 2, max_token_length: Some(6), max_words_per_token: Some(2),
             forbid_colon_space: true, ..Default::default()
