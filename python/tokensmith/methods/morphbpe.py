@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokensmith.corpus import Corpus
     from tokensmith.tokenizer import Tokenizer
 
-__all__ = ["MorphBpeConfig", "train_morphbpe", "surface_cuts", "read_segmentations", "segment_piece",
+__all__ = ["MorphBpeConfig", "train_morphbpe", "surface_cuts", "read_segmentations", "read_morphemes", "segment_piece",
            "train_morfessor"]
 
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -109,7 +109,14 @@ def surface_cuts(word: str, morphemes: Sequence[str]) -> list[int]:
 def read_segmentations(paths: Iterable[str | Path], word_column: str = "word",
                        morpheme_column: str = "morphemes") -> dict[str, list[int]]:
     """Gold files -> ``{casefolded word: surface cuts}`` (the first file that has a word wins)."""
-    out: dict[str, list[int]] = {}
+    return {key: surface_cuts(word, morphs)
+            for key, (word, morphs) in read_morphemes(paths, word_column, morpheme_column).items()}
+
+
+def read_morphemes(paths: Iterable[str | Path], word_column: str = "word",
+                   morpheme_column: str = "morphemes") -> dict[str, tuple[str, list[str]]]:
+    """Gold files -> ``{casefolded word: (word, morphemes)}`` (the first file that has a word wins)."""
+    out: dict[str, tuple[str, list[str]]] = {}
     for path in paths:
         with open(path, encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -117,8 +124,8 @@ def read_segmentations(paths: Iterable[str | Path], word_column: str = "word",
                 raise CorpusError(f"{path} needs columns {word_column!r} and {morpheme_column!r}; has {reader.fieldnames}")
             for row in reader:
                 word, morphs = row[word_column], (row[morpheme_column] or "").split()
-                if word and morphs and word.casefold() not in out:
-                    out[word.casefold()] = surface_cuts(word, morphs)
+                if word and morphs:
+                    out.setdefault(word.casefold(), (word, morphs))
     return out
 
 
@@ -173,7 +180,8 @@ def _letter_run_counts(counts) -> dict[str, int]:
 
 def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], int]]:
     """Word counts -> (segments, count) for the trainer, each word cut by gold or Morfessor boundaries."""
-    gold = read_segmentations(config.segmentations, config.word_column, config.morpheme_column)
+    gold = read_morphemes(config.segmentations, config.word_column, config.morpheme_column)
+    gold_cuts: dict[str, list[int]] = {}  # aligned on first use: most gold words are not in the corpus
     unsup = None
     if config.morfessor:
         unsup = train_morfessor(_letter_run_counts(counts), max_words=config.morfessor_words,
@@ -181,7 +189,9 @@ def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], 
 
     def lookup(run: str) -> list[int] | None:
         if run in gold:
-            return gold[run]
+            if run not in gold_cuts:
+                gold_cuts[run] = surface_cuts(*gold[run])
+            return gold_cuts[run]
         return unsup(run) if unsup is not None else None
 
     out = []
