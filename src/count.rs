@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::error::{CoreError, Result};
+use crate::model::bpe::with_threads;
 use crate::normalize::Normalizer;
 use crate::pretokenize::Pretokenizer;
 
@@ -70,10 +71,7 @@ impl WordCounts {
         if num_threads == 1 || chunks.len() <= 1 {
             return sequential(texts, &chunks, pretokenizer, normalizer);
         }
-        match rayon::ThreadPoolBuilder::new().num_threads(num_threads).build() {
-            Ok(pool) => pool.install(count_all),
-            Err(_) => sequential(texts, &chunks, pretokenizer, normalizer),
-        }
+        with_threads(num_threads, count_all).unwrap_or_else(|_| sequential(texts, &chunks, pretokenizer, normalizer))
     }
 
     /// Add every count of `other` to this table.

@@ -385,32 +385,36 @@ fn no_byte(b: u8) -> CoreError {
     CoreError::Token(format!("byte 0x{b:02X} has no token in this vocabulary (not a full byte-level alphabet)"))
 }
 
-/// Run `f` on a pool of `n` threads (0: rayon's global pool). Pools are kept per size, so repeated
-/// batch calls do not start threads each time.
+/// Run `f` on a pool of `n` threads (0: rayon's global pool); see `thread_pool`.
 pub fn with_threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    Ok(match thread_pool(n)? {
+        Some(pool) => pool.install(f),
+        None => f(),
+    })
+}
+
+/// A pool of `n` threads (None for 0: rayon's global pool). Pools are kept per size, so repeated
+/// calls (batch encoding, training, counting) do not start threads each time.
+pub fn thread_pool(n: usize) -> Result<Option<Arc<rayon::ThreadPool>>> {
     static POOLS: OnceLock<Mutex<FxHashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     if n == 0 {
-        return Ok(f());
+        return Ok(None);
     }
     let pools = POOLS.get_or_init(|| Mutex::new(FxHashMap::default()));
-    let cached = pools.lock().ok().and_then(|map| map.get(&n).cloned());
-    let pool = match cached {
-        Some(pool) => pool,
-        None => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| CoreError::Config(format!("cannot start {n} threads: {e}")))?;
-            let pool = Arc::new(pool);
-            if let Ok(mut map) = pools.lock() {
-                if map.len() < 16 {
-                    map.insert(n, pool.clone());
-                }
-            }
-            pool
+    if let Some(pool) = pools.lock().ok().and_then(|map| map.get(&n).cloned()) {
+        return Ok(Some(pool));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| CoreError::Config(format!("cannot start {n} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    if let Ok(mut map) = pools.lock() {
+        if map.len() < 16 {
+            map.insert(n, pool.clone());
         }
-    };
-    Ok(pool.install(f))
+    }
+    Ok(Some(pool))
 }
 
 fn pair_table(vocab: &[Vec<u8>], token_ids: &FxHashMap<Vec<u8>, u32>, pairs: &[(u32, u32)]) -> Result<MergeTable> {

@@ -341,23 +341,26 @@ impl PyBpeModel {
                               -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let policy = self.policy(allowed_special.as_ref(), disallowed_special.as_ref())?;
         let model = &self.inner;
-        let (ids, bounds) = py
-            .allow_threads(|| -> crate::error::Result<(Vec<u8>, Vec<u8>)> {
-                let docs = model.encode_batch(&texts, &policy, num_threads)?;
-                let total: usize = docs.iter().map(Vec::len).sum();
-                let mut ids = Vec::with_capacity(total * 4);
-                let mut bounds = Vec::with_capacity((docs.len() + 1) * 8);
-                bounds.extend_from_slice(&0u64.to_ne_bytes());
-                let mut end = 0u64;
-                for doc in &docs {
-                    ids.extend(doc.iter().flat_map(|id| id.to_ne_bytes()));
-                    end += doc.len() as u64;
-                    bounds.extend_from_slice(&end.to_ne_bytes());
-                }
-                Ok((ids, bounds))
-            })
-            .map_err(to_py)?;
-        Ok((PyBytes::new(py, &ids), PyBytes::new(py, &bounds)))
+        let docs = py.allow_threads(|| model.encode_batch(&texts, &policy, num_threads)).map_err(to_py)?;
+        let total: usize = docs.iter().map(Vec::len).sum();
+        // Written straight into the Python buffers: one pass over the ids.
+        let ids = PyBytes::new_with(py, total * 4, |buf| {
+            for (id, slot) in docs.iter().flatten().zip(buf.chunks_exact_mut(4)) {
+                slot.copy_from_slice(&id.to_ne_bytes());
+            }
+            Ok(())
+        })?;
+        let bounds = PyBytes::new_with(py, (docs.len() + 1) * 8, |buf| {
+            let ends = std::iter::once(0u64).chain(docs.iter().scan(0u64, |end, doc| {
+                *end += doc.len() as u64;
+                Some(*end)
+            }));
+            for (end, slot) in ends.zip(buf.chunks_exact_mut(8)) {
+                slot.copy_from_slice(&end.to_ne_bytes());
+            }
+            Ok(())
+        })?;
+        Ok((ids, bounds))
     }
 
     /// (ids, [(start, end)]) with byte offsets into the (normalized) text.

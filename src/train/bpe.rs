@@ -25,6 +25,7 @@
 use crate::bytes::byte_to_char_table;
 use crate::count::WordCounts;
 use crate::error::{CoreError, Result};
+use crate::model::bpe::thread_pool;
 use crate::model::bpe_merge::{merge_units, MergeTable};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -194,13 +195,7 @@ impl BpeTrainer {
         let mut state = self.alphabet_state();
         let inherited = self.register_initial_merges(&mut state)?;
         let min_count = self.config.min_frequency;
-        if self.config.num_threads > 0 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.config.num_threads)
-                .build()
-                .map_err(|e| CoreError::Config(format!("cannot start {} threads: {e}", self.config.num_threads)))?;
-            state.pool = Some(Arc::new(pool));
-        }
+        state.pool = thread_pool(self.config.num_threads)?;
         let keep = index_size(self.config.vocab_size.saturating_sub(state.vocab.len()));
         state.in_pool(|state| state.start_words(&pieces, &inherited, min_count, keep));
         self.merge_loop(&mut state, progress);
@@ -320,6 +315,14 @@ impl BpeTrainer {
     }
 }
 
+/// Run `f` on `pool` (None: rayon's global pool).
+fn install<R: Send>(pool: &Option<Arc<rayon::ThreadPool>>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
 /// How many of the most frequent pairs to index when `remaining` merges are left: many more than
 /// can be merged (so a recount is rare), at least 65 536.
 fn index_size(remaining: usize) -> usize {
@@ -424,28 +427,24 @@ impl State {
 
     /// Run `f` on the trainer's threads.
     fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut State) -> R + Send) -> R {
-        match self.pool.clone() {
-            Some(pool) => pool.install(|| f(self)),
-            None => f(self),
-        }
+        let pool = self.pool.clone();
+        install(&pool, || f(self))
     }
 
     /// Merge `pair` into `new_id` in the words at `indices`; the changes, weighted by word counts.
-    /// With `parallel` (a frequent pair: many words) they are merged on all threads: taken out, merged in one chunk per
-    /// thread, put back, and the chunks' changes added up.
+    /// With `parallel` (a frequent pair: many words) they are merged on all threads: taken out,
+    /// merged in one chunk per thread, put back, and the chunks' changes added up.
     fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool) -> MergeChanges {
         let mut taken: Vec<(u32, Vec<u32>)> =
             indices.iter().map(|&i| (i, std::mem::take(&mut self.words[i as usize]))).collect();
         let parts: Vec<MergeChanges> = if !parallel {
             vec![merge_chunk(&mut taken, &self.counts, pair, new_id)]
         } else {
-            let counts = std::mem::take(&mut self.counts);
-            let parts = self.in_pool(|_| {
+            let counts = &self.counts;
+            install(&self.pool, || {
                 let chunk = taken.len().div_ceil(rayon::current_num_threads()).max(1);
-                taken.par_chunks_mut(chunk).map(|part| merge_chunk(part, &counts, pair, new_id)).collect()
-            });
-            self.counts = counts;
-            parts
+                taken.par_chunks_mut(chunk).map(|part| merge_chunk(part, counts, pair, new_id)).collect()
+            })
         };
         for (i, word) in taken {
             self.words[i as usize] = word;
