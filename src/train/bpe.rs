@@ -396,32 +396,48 @@ impl State {
             }
         }
         let byte_id = self.byte_ids();
-        let encode = |part: &[u8]| {
-            let mut ids: Vec<u32> = part.iter().map(|&b| byte_id[b as usize]).collect();
-            merge_units(&table, &mut ids);
-            ids
-        };
-        let encode_piece = |cache: &mut FxHashMap<&'a [u8], Vec<u32>>, piece: &'a [u8]| {
-            let mut out = Vec::new();
-            let mut start = 0;
-            for end in 1..=piece.len() {
-                if end == piece.len() || !inside[(piece[end - 1] as usize) << 8 | piece[end] as usize] {
-                    let part = &piece[start..end];
-                    out.extend_from_slice(cache.entry(part).or_insert_with(|| encode(part)));
-                    start = end;
-                }
-            }
-            out
+        // Per thread: each distinct part's ids live in one arena, found by (start, len).
+        let encode_chunk = |chunk: &[(&'a [u8], u64)]| {
+            // Short parts (most) are keyed by their bytes packed in a u128: no look-up reads the
+            // line where the part was first seen.
+            let mut short: FxHashMap<u128, (u32, u32)> = FxHashMap::default();
+            let mut long: FxHashMap<&'a [u8], (u32, u32)> = FxHashMap::default();
+            let mut arena: Vec<u32> = Vec::new();
+            let mut line: Vec<u32> = Vec::new();
+            let mut encode_part = |part: &'a [u8], line: &mut Vec<u32>| {
+                let add = |arena: &mut Vec<u32>| {
+                    let start = arena.len();
+                    arena.extend(part.iter().map(|&b| byte_id[b as usize]));
+                    let mut ids = arena.split_off(start);
+                    merge_units(&table, &mut ids);
+                    arena.extend_from_slice(&ids);
+                    (start as u32, ids.len() as u32)
+                };
+                let (start, len) = match short_key(part) {
+                    Some(key) => *short.entry(key).or_insert_with(|| add(&mut arena)),
+                    None => *long.entry(part).or_insert_with(|| add(&mut arena)),
+                };
+                line.extend_from_slice(&arena[start as usize..(start + len) as usize]);
+            };
+            let words: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|&(piece, _)| {
+                    line.clear();
+                    let mut start = 0;
+                    for end in 1..=piece.len() {
+                        if end == piece.len() || !inside[(piece[end - 1] as usize) << 8 | piece[end] as usize] {
+                            encode_part(&piece[start..end], &mut line);
+                            start = end;
+                        }
+                    }
+                    line.clone()
+                })
+                .collect();
+            words
         };
         // One cache per thread's chunk (rayon's map_init would start a cache per split).
         let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
-        let parts: Vec<Vec<Vec<u32>>> = pieces
-            .par_chunks(chunk)
-            .map(|chunk| {
-                let mut cache = FxHashMap::default();
-                chunk.iter().map(|&(piece, _)| encode_piece(&mut cache, piece)).collect()
-            })
-            .collect();
+        let parts: Vec<Vec<Vec<u32>>> = pieces.par_chunks(chunk).map(|c| encode_chunk(c)).collect();
         parts.into_iter().flatten().collect()
     }
 
@@ -470,13 +486,45 @@ impl State {
     /// no pair left out can beat it; when it drops below, `merge_loop` counts again. In SuperBPE's
     /// stage 2, whose words are lines, most pairs occur once and few of the rest are ever merged.
     fn count_pairs(&mut self, min_count: u64, keep: usize) {
-        let occurrences: Vec<(u64, u32)> = self
-            .words
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, word)| word.windows(2).map(move |w| (pack(w[0], w[1]), i as u32)))
-            .collect();
-        self.floor = self.index_occurrences(occurrences, min_count, keep).1;
+        let packable = self.vocab.len() <= 1 << PACKED_ID_BITS && self.words.len() <= 1 << PACKED_WORD_BITS;
+        self.floor = if packable {
+            let occurrences = self.occurrences(|a, b, i| PackedOccurrence::new(a, b, i));
+            self.index_occurrences(occurrences, min_count, keep).1
+        } else {
+            let occurrences = self.occurrences(|a, b, i| (pack(a, b), i));
+            self.index_occurrences(occurrences, min_count, keep).1
+        };
+    }
+
+    /// One entry per adjacent pair in every word, in word order, built in parallel into one buffer.
+    fn occurrences<O: Copy + Default + Send + Sync>(&self, make: impl Fn(u32, u32, u32) -> O + Sync) -> Vec<O> {
+        let mut offsets = Vec::with_capacity(self.words.len() + 1);
+        let mut total = 0usize;
+        offsets.push(0);
+        for word in &self.words {
+            total += word.len().saturating_sub(1);
+            offsets.push(total);
+        }
+        let mut out = vec![O::default(); total];
+        let chunk = self.words.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+        let mut slices = Vec::new();
+        let mut rest: &mut [O] = &mut out;
+        for start in (0..self.words.len()).step_by(chunk) {
+            let end = (start + chunk).min(self.words.len());
+            let (head, tail) = rest.split_at_mut(offsets[end] - offsets[start]);
+            slices.push((start, end, head));
+            rest = tail;
+        }
+        slices.into_par_iter().for_each(|(start, end, slots)| {
+            let mut at = 0;
+            for (i, word) in self.words[start..end].iter().enumerate() {
+                for w in word.windows(2) {
+                    slots[at] = make(w[0], w[1], (start + i) as u32);
+                    at += 1;
+                }
+            }
+        });
+        out
     }
 
     /// Forget the index and count again (after the merges so far), indexing about `keep` pairs.
@@ -514,19 +562,19 @@ impl State {
     /// Set the count and word list of each pair in `occurrences` (one (pair, word) entry per
     /// occurrence) counted at least `min_count` times. Sorting (in parallel) puts each pair's
     /// occurrences in one run, already in word order: one map insert per distinct pair.
-    fn index_occurrences(&mut self, mut occurrences: Vec<(u64, u32)>, min_count: u64, keep: usize)
+    fn index_occurrences<O: Occurrence>(&mut self, mut occurrences: Vec<O>, min_count: u64, keep: usize)
         -> (Vec<Pair>, u64) {
         occurrences.par_sort_unstable();
-        let runs: Vec<(&[(u64, u32)], u64)> = occurrences
-            .chunk_by(|x, y| x.0 == y.0)
-            .map(|run| (run, run.iter().map(|&(_, i)| self.counts[i as usize]).sum::<u64>()))
+        let runs: Vec<(&[O], u64)> = occurrences
+            .chunk_by(|x, y| x.pair() == y.pair())
+            .map(|run| (run, run.iter().map(|o| self.counts[o.word() as usize]).sum::<u64>()))
             .filter(|&(_, count)| count >= min_count)
             .collect();
         let floor = self.keep_floor(&runs, min_count, keep);
         let mut indexed = Vec::new();
         for &(run, count) in runs.iter().filter(|&&(_, count)| count >= floor) {
-            let pair = unpack(run[0].0);
-            let mut list: Vec<u32> = run.iter().map(|&(_, i)| i).collect();
+            let pair = run[0].pair();
+            let mut list: Vec<u32> = run.iter().map(|o| o.word()).collect();
             list.dedup();
             self.pair_counts.insert(pair, count as i64);
             self.where_.insert(pair, list);
@@ -536,10 +584,10 @@ impl State {
     }
 
     /// The count of the `keep`-th most frequent mergeable run, at least `min_count`.
-    fn keep_floor(&self, runs: &[(&[(u64, u32)], u64)], min_count: u64, keep: usize) -> u64 {
+    fn keep_floor<O: Occurrence>(&self, runs: &[(&[O], u64)], min_count: u64, keep: usize) -> u64 {
         let mut counts: Vec<u64> = runs
             .iter()
-            .filter(|(run, _)| !self.rejected.contains(&unpack(run[0].0)))
+            .filter(|(run, _)| self.rejected.is_empty() || !self.rejected.contains(&run[0].pair()))
             .map(|&(_, count)| count)
             .collect();
         if counts.len() > keep {
@@ -626,6 +674,58 @@ where
     unique.into_iter().collect()
 }
 
+/// One occurrence of a pair in a word, sortable so that each pair's occurrences form one run in
+/// word order.
+trait Occurrence: Ord + Copy + Send + Sync {
+    fn pair(&self) -> Pair;
+    fn word(&self) -> u32;
+}
+
+impl Occurrence for (u64, u32) {
+    fn pair(&self) -> Pair {
+        unpack(self.0)
+    }
+    fn word(&self) -> u32 {
+        self.1
+    }
+}
+
+/// Bits of a token id and of a word index in a `PackedOccurrence`.
+const PACKED_ID_BITS: u32 = 20;
+const PACKED_WORD_BITS: u32 = 64 - 2 * PACKED_ID_BITS;
+
+/// An occurrence in one u64 (left id, right id, word: the same order as the tuple), half the size
+/// to sort; used while ids fit in 20 bits and word indices in 24.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct PackedOccurrence(u64);
+
+impl PackedOccurrence {
+    fn new(a: u32, b: u32, word: u32) -> PackedOccurrence {
+        PackedOccurrence((a as u64) << (PACKED_ID_BITS + PACKED_WORD_BITS) | (b as u64) << PACKED_WORD_BITS | word as u64)
+    }
+}
+
+impl Occurrence for PackedOccurrence {
+    fn pair(&self) -> Pair {
+        let ids = self.0 >> PACKED_WORD_BITS;
+        ((ids >> PACKED_ID_BITS) as u32, (ids & ((1 << PACKED_ID_BITS) - 1)) as u32)
+    }
+    fn word(&self) -> u32 {
+        (self.0 & ((1 << PACKED_WORD_BITS) - 1)) as u32
+    }
+}
+
+/// A byte string of at most 15 bytes packed with its length into one integer (None when longer).
+fn short_key(bytes: &[u8]) -> Option<u128> {
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    key[..bytes.len()].copy_from_slice(bytes);
+    key[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(key))
+}
+
 fn pack(a: u32, b: u32) -> u64 {
     (a as u64) << 32 | b as u64
 }
@@ -637,12 +737,10 @@ fn unpack(key: u64) -> Pair {
 /// Merge every non-overlapping `(a, b)` in `word` (left to right) into `new_id`, in place.
 /// `change(pair, ±1)` reports each pair occurrence removed (-1) or created (+1).
 /// Example: `a b a b` with `(a,b)→X`: removes (a,b)×2 and (b,a), creates (X,X).
-pub(crate) fn merge_word(word: &mut Vec<u32>, a: u32, b: u32, new_id: u32, change: &mut dyn FnMut(Pair, i64)) {
+pub(crate) fn merge_word(word: &mut Vec<u32>, a: u32, b: u32, new_id: u32, change: &mut impl FnMut(Pair, i64)) {
     let n = word.len();
-    if n < 2 {
-        return;
-    }
-    let (mut read, mut write) = (0usize, 0usize);
+    let Some(first) = word.windows(2).position(|w| w[0] == a && w[1] == b) else { return };
+    let (mut read, mut write) = (first, first);
     while read < n {
         if read + 1 < n && word[read] == a && word[read + 1] == b {
             if write > 0 {
