@@ -3,15 +3,18 @@ reference trainer, PyPI ``pickybpe-bauwenst`` 1.2.0, on the same words).
 
 Targets: SuperBPE and MorphBPE ≤ 1.5× BPE, Picky ≤ 3× BPE, ≥ 50× faster than pickybpe-bauwenst at 8k on 5 MB.
 Every method counts its own words (the times include counting); MorphBPE is timed with gold segmentations
-only and with Morfessor on top (a pure-Python library: a fixed extra cost). Single run each, fixed corpus.
+only and with Morfessor on top. Each method runs ``--repeat`` times, the methods interleaved round by
+round (so a slow spell of a shared machine hits all of them), after one untimed warm-up run of plain
+BPE; the table gives the median and the range.
 
-    python3 bench/bench_methods.py --mb 5 --vocab 8000 [--reference] [--threads 2]
+    python3 bench/bench_methods.py --mb 5 --vocab 8000 [--repeat 5] [--reference] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import statistics
 import sys
 import time
 from collections import Counter
@@ -71,6 +74,7 @@ def main() -> int:
     ap.add_argument("--mb", type=float, default=5.0)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs per method (median reported)")
     ap.add_argument("--reference", action="store_true", help="also time pickybpe-bauwenst (minutes)")
     ap.add_argument("--only-reference", action="store_true", help="only the Picky vs reference comparison")
     args = ap.parse_args()
@@ -89,13 +93,19 @@ def main() -> int:
         "chars (max 3 bytes)": dict(method="chars"),
         "domain (KL3M recipe)": dict(method="domain"),
     }
-    times = {name: timed(lambda kw=kw: tokensmith.train(lines, **common, **kw)) for name, kw in runs.items()}
-    print(f"{args.mb} MB English, V = {args.vocab}, {args.threads} threads\n")
+    if runs:
+        tokensmith.train(lines, **common, method="bpe")  # warm-up: thread pool, page cache, imports
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.repeat):
+        for name, kw in runs.items():
+            times[name].append(timed(lambda kw=kw: tokensmith.train(lines, **common, **kw)))
+    print(f"{args.mb} MB English, V = {args.vocab}, {args.threads} threads, median of {args.repeat} runs\n")
     if times:
-        base = times["bpe"]
-        print("| method (counting + training) | seconds | × BPE |\n|---|---|---|")
-        for name, s in times.items():
-            print(f"| {name} | {s:.2f} | {s / base:.2f} |")
+        base = statistics.median(times["bpe"])
+        print("| method (counting + training) | seconds (median) | range | × BPE |\n|---|---|---|---|")
+        for name, runs_s in times.items():
+            med = statistics.median(runs_s)
+            print(f"| {name} | {med:.2f} | {min(runs_s):.2f}–{max(runs_s):.2f} | {med / base:.2f} |")
     if args.reference or args.only_reference:
         ours = ours_picky_words(lines, args.vocab)
         ref = reference_picky(lines, args.vocab)
