@@ -487,7 +487,12 @@ impl State {
     /// stage 2, whose words are lines, most pairs occur once and few of the rest are ever merged.
     fn count_pairs(&mut self, min_count: u64, keep: usize) {
         let packable = self.vocab.len() <= 1 << PACKED_ID_BITS && self.words.len() <= 1 << PACKED_WORD_BITS;
-        self.floor = if packable {
+        self.count_pairs_as(packable, min_count, keep);
+    }
+
+    /// `count_pairs` sorting packed occurrences (`packed`, when ids and word indices fit) or tuples.
+    fn count_pairs_as(&mut self, packed: bool, min_count: u64, keep: usize) {
+        self.floor = if packed {
             let occurrences = self.occurrences(|a, b, i| PackedOccurrence::new(a, b, i));
             self.index_occurrences(occurrences, min_count, keep).1
         } else {
@@ -978,6 +983,25 @@ mod tests {
 
     /// Indexing only the most frequent pairs (recounting when they run out) changes nothing,
     /// with filters that reject some of the most frequent pairs.
+    #[test]
+    fn packed_and_tuple_occurrences_index_the_same() {
+        let lines = random_lines(0x51_7CC1_B727_220A, 400, 60, b"abcab  ba:c");
+        let trainer = BpeTrainer::new(BpeTrainerConfig { vocab_size: 400, ..Default::default() }).unwrap();
+        let pieces = unique_pieces(lines.iter().map(|l| (l.as_slice(), 1u64)));
+        let mut state = trainer.alphabet_state();
+        state.start_words(&pieces, &[], 1, usize::MAX);
+        let (packed, tuple) = (state.clone(), {
+            state.pair_counts.clear();
+            state.where_.clear();
+            state.count_pairs_as(false, 1, usize::MAX);
+            state
+        });
+        assert!(packed.pair_counts.len() > 20);
+        assert_eq!((&packed.pair_counts, &packed.where_, packed.floor), (&tuple.pair_counts, &tuple.where_, tuple.floor));
+        let (p, t) = (PackedOccurrence::new(7, (1 << PACKED_ID_BITS) - 1, 123_456), (pack(7, (1 << PACKED_ID_BITS) - 1), 123_456));
+        assert_eq!((p.pair(), p.word()), (t.pair(), t.word()));
+    }
+
     #[test]
     fn small_index_gives_the_same_merges() {
         let lines = random_lines(0x9E37_79B9_7F4A_7C15, 300, 80, b"aab  cb:a d");
