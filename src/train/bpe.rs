@@ -981,8 +981,6 @@ mod tests {
         assert_eq!(state.counts, other.counts);
     }
 
-    /// Indexing only the most frequent pairs (recounting when they run out) changes nothing,
-    /// with filters that reject some of the most frequent pairs.
     #[test]
     fn packed_and_tuple_occurrences_index_the_same() {
         let lines = random_lines(0x51_7CC1_B727_220A, 400, 60, b"abcab  ba:c");
@@ -1002,6 +1000,8 @@ mod tests {
         assert_eq!((p.pair(), p.word()), (t.pair(), t.word()));
     }
 
+    /// Indexing only the most frequent pairs (recounting when they run out) changes nothing,
+    /// with filters that reject some of the most frequent pairs.
     #[test]
     fn small_index_gives_the_same_merges() {
         let lines = random_lines(0x9E37_79B9_7F4A_7C15, 300, 80, b"aab  cb:a d");
