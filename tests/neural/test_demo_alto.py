@@ -3,8 +3,6 @@ the fixed-length baseline is trained and evaluated at ALTo's mean length."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -30,15 +28,11 @@ def test_fixed_length_training_keeps_exactly_L_tokens():
         R.train(cfg, x, C.TrainConfig(steps=1), fixed_length=0)
 
 
-def test_alto_quick_demo(tmp_path):
-    from tokensmith.cli import main
+def test_alto_quick_demo(quick_demo):
     from tokensmith.neural.demos.alto import ADA, FIX
 
-    assert main(["neural", "demo", "alto", "--out", str(tmp_path), "--quick"]) == 0
-    r = json.loads((tmp_path / "result.json").read_text())
-    assert r["quick"] and r["seeds"] == 1 and r["system"] == "ALTo"
-    for png in ("iou_vs_tokens.png", "reconstructions.png"):
-        assert (tmp_path / png).stat().st_size > 1000
+    r = quick_demo("alto", "iou_vs_tokens.png", "reconstructions.png")
+    assert r["system"] == "ALTo"
     ada, fix = r["arms"][ADA]["agg"], r["arms"][FIX]["agg"]
     # adaptive: well under K = 16 tokens on average, and not one length for every mask
     assert 1 < ada["tokens"]["mean"] < 0.8 * 16

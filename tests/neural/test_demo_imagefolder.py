@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import torch
 
 torch.set_num_threads(1)
@@ -16,15 +14,11 @@ def test_equal_bits_between_arms():
     assert len(set(bits.values())) == 1 and next(iter(bits.values())) == 168, bits
 
 
-def test_imagefolder_quick_demo(tmp_path):
-    from tokensmith.cli import main
+def test_imagefolder_quick_demo(quick_demo):
     from tokensmith.neural.demos.imagefolder import BASE, IF
 
-    assert main(["neural", "demo", "imagefolder", "--out", str(tmp_path), "--quick"]) == 0
-    r = json.loads((tmp_path / "result.json").read_text())
-    assert r["quick"] and r["seeds"] == 1 and r["system"] == "ImageFolder"
-    assert (tmp_path / "reconstructions.png").stat().st_size > 1000
-    assert (tmp_path / "table.md").read_text().startswith("|")
+    r = quick_demo("imagefolder", "reconstructions.png")
+    assert r["system"] == "ImageFolder"
     base, fold = r["arms"][BASE]["agg"], r["arms"][IF]["agg"]
     # both learned far beyond the mean image
     assert base["psnr"]["mean"] > r["headline"]["mean_image_psnr"] + 2

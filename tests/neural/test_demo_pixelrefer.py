@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import torch
 
@@ -28,15 +26,9 @@ def test_part_objects_are_deterministic_and_span_sizes():
         assert (np.abs(inside - c).sum(1) < 1e-6).any()
 
 
-def test_pixelrefer_quick_demo(tmp_path):
-    from tokensmith.cli import main
-
-    assert main(["neural", "demo", "pixelrefer", "--out", str(tmp_path), "--quick"]) == 0
-    r = json.loads((tmp_path / "result.json").read_text())
-    assert r["quick"] and r["seeds"] == 1 and r["system"] == "PixelRefer (SAOT)"
-    for png in ("tokens_vs_area.png", "recall_vs_area.png"):
-        assert (tmp_path / png).stat().st_size > 1000
-    assert (tmp_path / "table.md").read_text().startswith("|")
+def test_pixelrefer_quick_demo(quick_demo):
+    r = quick_demo("pixelrefer", "tokens_vs_area.png", "recall_vs_area.png")
+    assert r["system"] == "PixelRefer (SAOT)"
     saot = r["arms"]["SAOT (scale-adaptive crop + masked k-means)"]["agg"]
     grid = r["arms"]["fixed grid (masked k-means on the 16×16 image grid)"]["agg"]
     small, large = "< 50 px (< 3 patches)", "≥ 800 px"

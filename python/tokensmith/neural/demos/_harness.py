@@ -1,18 +1,18 @@
-"""Demo harness: seeds loop, mean ± std, result.json, Markdown table and plots.
+"""Demo harness: arms × seeds loop, mean ± std, result.json, Markdown table and plots.
 
 A demo module exposes `run(out: Path, *, quick: bool, seeds: int, device: str) -> dict` and uses
-the helpers here; `tokensmith neural demo <system>` and the tests call `run_demo`.
+the helpers here (`run_arms` for its training loop); `tokensmith neural demo <system>` and the tests
+call `run_demo`.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import math
 import platform
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,6 +48,50 @@ def aggregate(per_seed: list[dict]) -> dict:
         elif isinstance(vals[0], (int, float)):
             out[key] = mean_std(vals)
     return out
+
+
+def progress(msg: str) -> None:
+    """The demos' default progress log: one line to stdout, flushed (runs take minutes)."""
+    print(msg, flush=True)
+
+
+def run_arms(arms: Mapping[str, Any], trial: Callable[[str, Any, int], dict], *, seeds: int,
+             arm_info: Callable[[str, Any], dict] | None = None, log: Callable[[str], None] = progress) -> dict:
+    """Every arm over seeds 0 … seeds-1: `trial(label, cfg, seed)` trains and evaluates one model and
+    returns its metrics row; the rows of an arm are aggregated with `aggregate`.
+
+    Arms run one after the other, each over all its seeds, in the order of `arms` (a demo's RNG
+    order). `arm_info(label, cfg)`, called once an arm's seeds are done, adds entries to that arm's
+    result (default: its config). Returns {label: {"agg": ..., "per_seed": [rows], **arm_info}}: with
+    rows {"loss": 1.0 + seed} and 2 seeds, result[label]["agg"]["loss"]["mean"] == 1.5.
+    """
+    if arm_info is None:
+        from tokensmith.neural.recipes._common import config_dict
+
+        def arm_info(label, cfg):
+            return {"config": config_dict(cfg)}
+
+    results = {}
+    for label, cfg in arms.items():
+        per_seed = []
+        for s in range(seeds):
+            t0 = time.time()
+            per_seed.append(trial(label, cfg, s))
+            log(f"[{label}] seed {s}: {_brief(per_seed[-1])} ({time.time() - t0:.0f}s)")
+        results[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, **arm_info(label, cfg)}
+    return results
+
+
+def _brief(row: dict) -> str:
+    """A metrics row for a progress line, floats to 4 digits: {"psnr": {"8": 17.126}} → "psnr {8: 17.13}"."""
+    def one(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {one(x)}" for k, x in v.items()) + "}"
+        return str(v)
+
+    return ", ".join(f"{k} {one(v)}" for k, v in row.items())
 
 
 def env_info(device: str) -> dict:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
 import torch
 
 from tokensmith.neural.data import digits, train_test_split
-from tokensmith.neural.demos._harness import aggregate
+from tokensmith.neural.demos._harness import progress, run_arms
 from tokensmith.neural.recipes import titok as T
 
 
@@ -18,38 +15,38 @@ def load_digits():
     return x[tr], y[tr], x[te], y[te]
 
 
-def run_arms(arms: dict, *, ks, steps: int, seeds: int, device: str, extra=None, log=print, **train_kw) -> dict:
-    """Train every arm (label → TiTokConfig) for each seed; evaluate PSNR at each k.
+def run_titok_arms(arms: dict, *, ks=None, steps: int, seeds: int, device: str, data=None, extra=None,
+                   log=progress, **train_kw) -> dict:
+    """`run_arms` for TiTok-family arms (label → TiTokConfig): train each on `data` = (xtr, ytr, xte, yte)
+    (default the digits split), evaluate PSNR at each prefix k in `ks` (None: the arm's full length).
 
     `extra(model, data) -> dict` adds per-seed metrics (probes...); `train_kw` (lr, quant_warmup, ...)
     go to every arm's TrainConfig. Returns
-    {label: {"agg": aggregated metrics, "per_seed": [...], "example": recon images of seed 0}}."""
-    xtr, ytr, xte, yte = load_digits()
-    results = {}
-    for label, cfg in arms.items():
-        per_seed, example = [], None
-        for s in range(seeds):
-            t0 = time.time()
-            model, info = T.train(cfg, xtr, T.TrainConfig(steps=steps, seed=s, device=device, **train_kw))
-            arm_ks = [k for k in ks if k <= cfg.tokens] if cfg.layout == "1d" else [cfg.tokens]
-            ev = T.evaluate(model, xte, arm_ks)
-            row = {"psnr": {str(k): v for k, v in ev["psnr"].items()}, "train_seconds": info["seconds"],
-                   "grad_norm_std": info["grad_norm_std"], "final_loss": info["final_loss"]}
-            for key, v in (ev.get("usage") or {}).items():
-                row[key] = float(v)
-            if extra is not None:
-                row.update(extra(model, (xtr, ytr, xte, yte)))
-            per_seed.append(row)
-            if s == 0:
-                with torch.no_grad():
-                    xt = torch.as_tensor(xte[:8], device=next(model.parameters()).device)
-                    zq, _ = model.encode(xt)
-                    example = {k: model.decode(zq, None if k == cfg.tokens else k).clamp(0, 1).cpu().numpy()
-                               for k in arm_ks}
-            log(f"[{label}] seed {s}: psnr {row['psnr']} ({time.time() - t0:.0f}s)", flush=True)
-        results[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "example": example,
-                          "config": T.C.config_dict(cfg)}
-    return results
+    {label: {"agg": aggregated metrics, "per_seed": [...], "example": recon images of seed 0, "config": ...}}."""
+    data = load_digits() if data is None else data
+    xtr, xte = data[0], data[2]
+    examples = {}
+
+    def trial(label, cfg, s):
+        model, info = T.train(cfg, xtr, T.TrainConfig(steps=steps, seed=s, device=device, **train_kw))
+        arm_ks = [k for k in ks if k <= cfg.tokens] if ks is not None and cfg.layout == "1d" else [cfg.tokens]
+        ev = T.evaluate(model, xte, arm_ks)
+        row = {"psnr": {str(k): v for k, v in ev["psnr"].items()}, "train_seconds": info["seconds"],
+               "grad_norm_std": info["grad_norm_std"], "final_loss": info["final_loss"]}
+        for key, v in (ev.get("usage") or {}).items():
+            row[key] = float(v)
+        if extra is not None:
+            row.update(extra(model, data))
+        if s == 0:
+            with torch.no_grad():
+                xt = torch.as_tensor(xte[:8], device=next(model.parameters()).device)
+                zq, _ = model.encode(xt)
+                examples[label] = {k: model.decode(zq, None if k == cfg.tokens else k).clamp(0, 1).cpu().numpy()
+                                   for k in arm_ks}
+        return row
+
+    return run_arms(arms, trial, seeds=seeds, log=log,
+                    arm_info=lambda label, cfg: {"example": examples[label], "config": T.C.config_dict(cfg)})
 
 
 def mean_image_psnr() -> float:

@@ -34,7 +34,7 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
     }
     if quick:
         arms = {a: arms[a] for a in ("nested pow2, causal (FlexTok)", "no dropout")}
-    res = IT.run_arms(arms, ks=KS, steps=steps, seeds=seeds, device=device, lr=LR)
+    res = IT.run_titok_arms(arms, ks=KS, steps=steps, seeds=seeds, device=device, lr=LR)
     rows = [[a] + [fmt(res[a]["agg"]["psnr"][str(k)]) for k in KS] for a in arms]
     table = markdown_table(["arm (K=16, FSQ 1000 codes)"] + [f"PSNR k={k}" for k in KS], rows)
     plot_lines(out / "psnr_vs_prefix.png", {a: (KS, [res[a]["agg"]["psnr"][str(k)] for k in KS]) for a in arms},

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tokensmith.neural.data import byte_streams
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_lines, run_arms
 from tokensmith.neural.recipes import hnet as H
 
 
@@ -22,18 +22,17 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
     test_s, test_b, _ = byte_streams(8192, seed=1)
     arms = {"H-Net dynamic chunking": H.HNetConfig(routing="learned"),
             "fixed stride 3 (baseline)": H.HNetConfig(routing="fixed")}
-    res, examples = {}, {}
-    for a, cfg in arms.items():
-        per = []
-        for s in range(seeds):
-            model, info = H.train(cfg, train_s, H.TrainConfig(steps=steps, batch_size=bs, seed=s, device=device))
-            ev = H.evaluate(model, test_s, test_b)
-            ev["train_seconds"] = info["seconds"]
-            per.append(ev)
-            print(f"[{a}] seed {s}: {ev}", flush=True)
-            if s == 0:
-                examples[a] = " | ".join(c.decode("latin-1") for c in model.encode(bytes(test_s[:120])))
-        res[a] = {"agg": aggregate(per), "per_seed": per, "config": H.C.config_dict(cfg)}
+    examples = {}
+
+    def trial(a, cfg, s):
+        model, info = H.train(cfg, train_s, H.TrainConfig(steps=steps, batch_size=bs, seed=s, device=device))
+        ev = H.evaluate(model, test_s, test_b)
+        ev["train_seconds"] = info["seconds"]
+        if s == 0:
+            examples[a] = " | ".join(c.decode("latin-1") for c in model.encode(bytes(test_s[:120])))
+        return ev
+
+    res = run_arms(arms, trial, seeds=seeds)
     rate = float(test_b[1:].mean())
     rows = [[a, fmt(res[a]["agg"]["boundary_f1"], 3), fmt(res[a]["agg"]["boundary_precision"], 3),
              fmt(res[a]["agg"]["boundary_recall"], 3), fmt(res[a]["agg"]["bytes_per_chunk"]), fmt(res[a]["agg"]["bpb"], 3)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from tokensmith.neural.data import stick_figures
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_lines, run_arms
 from tokensmith.neural.recipes import hot as R
 
 
@@ -36,17 +36,15 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
             "uniform sampling + TRA, keep 27": R.HoTConfig(prune="uniform")}
     if quick:
         arms.pop("uniform sampling + TRA, keep 27")
-    res = {}
-    for a, cfg in arms.items():
-        per = []
-        for s in range(seeds):
-            model, info = R.train(cfg, x2, x3, R.TrainConfig(steps=steps, seed=s, device=device))
-            dev = next(model.parameters()).device
-            per.append({"mpjpe_mm": R.mpjpe_mm(model, t2, t3), "train_seconds": info["seconds"],
-                        "forward_ms_batch64": _wall_ms(model, torch.as_tensor(t2[:64], device=dev))})
-            print(f"[{a}] seed {s}: {per[-1]}", flush=True)
-        res[a] = {"agg": aggregate(per), "per_seed": per, "gflops_per_clip": R.HoT(cfg).flops() / 1e9,
-                  "config": R.C.config_dict(cfg)}
+
+    def trial(a, cfg, s):
+        model, info = R.train(cfg, x2, x3, R.TrainConfig(steps=steps, seed=s, device=device))
+        dev = next(model.parameters()).device
+        return {"mpjpe_mm": R.mpjpe_mm(model, t2, t3), "train_seconds": info["seconds"],
+                "forward_ms_batch64": _wall_ms(model, torch.as_tensor(t2[:64], device=dev))}
+
+    res = run_arms(arms, trial, seeds=seeds, arm_info=lambda a, cfg: {
+        "gflops_per_clip": R.HoT(cfg).flops() / 1e9, "config": R.C.config_dict(cfg)})
     mean_pose = torch.as_tensor(x3).mean(0, keepdim=True)
     ref_mm = float((mean_pose - torch.as_tensor(t3)).norm(dim=-1).mean() * 1000)
     full = list(arms)[0]

@@ -10,14 +10,13 @@ Arms on synthetic occupancy (moving boxes, 32×32×8, 4 classes), same steps and
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from tokensmith.neural.data import occupancy
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_lines, progress, run_arms
 from tokensmith.neural.recipes import _common as C
 from tokensmith.neural.recipes import i2world as W
 
@@ -37,7 +36,7 @@ def _evaluate(model: W.I2World, seq: np.ndarray) -> dict:
     return {"miou": miou, "iou": iou}
 
 
-def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=print) -> dict:
+def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=progress) -> dict:
     steps = steps or (100 if quick else 400)
     tr = occupancy(96 if quick else 192, frames=4, seed=1000)
     te = occupancy(48, frames=4, seed=2000)
@@ -47,18 +46,14 @@ def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = 
             "intra + plain residual step": W.I2WorldConfig(width=WIDTH, scales=(2, 4, 8, 8), inter_scene=False,
                                                            class_weights=cw),
             "intra + inter-scene step (I²-World)": W.I2WorldConfig(width=WIDTH, inter_scene=True, class_weights=cw)}
-    res = {}
-    for label, cfg in arms.items():
-        per_seed = []
-        for sd in range(seeds):
-            t0 = time.time()
-            model, info = W.train(cfg, tr, C.TrainConfig(steps=steps, batch_size=16, lr=3e-3, seed=sd, device=device))
-            model.eval().cpu()
-            row = _evaluate(model, te)
-            row["train_seconds"] = info["seconds"]
-            per_seed.append(row)
-            log(f"[{label}] seed {sd}: mIoU {row['miou']:.3f} IoU {row['iou']:.3f} ({time.time() - t0:.0f}s)")
-        res[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "config": C.config_dict(cfg), "tokens": _tokens(cfg)}
+
+    def trial(label, cfg, sd):
+        model, info = W.train(cfg, tr, C.TrainConfig(steps=steps, batch_size=16, lr=3e-3, seed=sd, device=device))
+        model.eval().cpu()
+        return _evaluate(model, te) | {"train_seconds": info["seconds"]}
+
+    res = run_arms(arms, trial, seeds=seeds, log=log,
+                   arm_info=lambda label, cfg: {"config": C.config_dict(cfg), "tokens": _tokens(cfg)})
     names = list(res)
     rows = [[a, res[a]["tokens"], f"{res[a]['tokens'] * 8}", fmt(res[a]["agg"]["miou"], 3), fmt(res[a]["agg"]["iou"], 3)]
             for a in names]

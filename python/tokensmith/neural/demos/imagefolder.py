@@ -17,14 +17,13 @@ and of each branch's tokens.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from tokensmith.neural.data import digits, train_test_split
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_images, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_images, plot_lines, run_arms
 from tokensmith.neural.recipes import _common as C
 from tokensmith.neural.recipes import imagefolder as R
 
@@ -88,21 +87,19 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
     xtr, ytr, xte, yte = x[tr], y[tr], x[te], y[te]
     n_train, n_test = len(xtr), len(xte)
     A = arms(quick)
-    res = {}
-    for label, cfg in A.items():
-        per, example = [], None
-        for s in range(seeds):
-            t0 = time.time()
-            model, info = R.train(cfg, xtr, ytr, C.TrainConfig(steps=steps, batch_size=32, lr=2e-3, seed=s, device=device))
-            model.cpu().eval()
-            row, ex = evaluate(model, xtr, ytr, xte, yte)
-            row["train_seconds"] = info["seconds"]
-            per.append(row)
-            if s == 0:
-                example = ex
-            print(f"[{label}] seed {s}: {row} ({time.time() - t0:.0f}s)", flush=True)
-        res[label] = {"agg": aggregate(per), "per_seed": per, "example": example, "config": C.config_dict(cfg),
-                      "bits_per_image": cfg.bits}
+    examples = {}
+
+    def trial(label, cfg, s):
+        model, info = R.train(cfg, xtr, ytr, C.TrainConfig(steps=steps, batch_size=32, lr=2e-3, seed=s, device=device))
+        model.cpu().eval()
+        row, ex = evaluate(model, xtr, ytr, xte, yte)
+        row["train_seconds"] = info["seconds"]
+        if s == 0:
+            examples[label] = ex
+        return row
+
+    res = run_arms(A, trial, seeds=seeds, arm_info=lambda label, cfg: {
+        "example": examples[label], "config": C.config_dict(cfg), "bits_per_image": cfg.bits})
     mean_psnr = C.psnr(torch.as_tensor(xtr.mean(0, keepdims=True)).expand(len(xte), -1, -1, -1), torch.as_tensor(xte))
     majority = float(np.bincount(yte).max() / len(yte))
 

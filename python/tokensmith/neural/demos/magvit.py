@@ -11,14 +11,12 @@ bits per clip.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tokensmith.neural.data import moving_sprites
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_images, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_images, plot_lines, progress, run_arms
 from tokensmith.neural.recipes import magvit as M
 
 FRAMES, SIZE = 9, 16
@@ -33,28 +31,26 @@ def arms() -> dict:
     }
 
 
-def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=print) -> dict:
+def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=progress) -> dict:
     steps = steps or (70 if quick else 180)
     xtr, _ = moving_sprites(256 if quick else 512, frames=FRAMES, size=SIZE, seed=1000)
     xte, _ = moving_sprites(128, frames=FRAMES, size=SIZE, seed=2000)
-    res, examples = {}, {}
-    for label, cfg in arms().items():
-        per_seed = []
-        for s in range(seeds):
-            t0 = time.time()
-            model, info = M.train(cfg, xtr, steps=steps, seed=s, device=device)
-            ev = M.evaluate(model, xte)
-            ev.update(M.causality_check(model, xte[:32]))
-            row = {k: v for k, v in ev.items() if k != "psnr_per_frame"}
-            row["psnr_frame"] = {str(t): v for t, v in enumerate(ev["psnr_per_frame"])}
-            row["train_seconds"] = info["seconds"]
-            per_seed.append(row)
-            if s == 0:
-                with torch.no_grad():
-                    examples[label] = model(torch.as_tensor(xte[:1], device=next(model.parameters()).device))[0].clamp(0, 1)[0, :, 0].cpu().numpy()
-            log(f"[{label}] seed {s}: psnr {row['psnr']:.2f} past-changed {row['past_tokens_changed']:.3f} ({time.time() - t0:.0f}s)")
-        res[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "config": M.C.config_dict(cfg),
-                      "tokens": cfg.tokens, "bits": cfg.bits}
+    examples = {}
+
+    def trial(label, cfg, s):
+        model, info = M.train(cfg, xtr, steps=steps, seed=s, device=device)
+        ev = M.evaluate(model, xte)
+        ev.update(M.causality_check(model, xte[:32]))
+        row = {k: v for k, v in ev.items() if k != "psnr_per_frame"}
+        row["psnr_frame"] = {str(t): v for t, v in enumerate(ev["psnr_per_frame"])}
+        row["train_seconds"] = info["seconds"]
+        if s == 0:
+            with torch.no_grad():
+                examples[label] = model(torch.as_tensor(xte[:1], device=next(model.parameters()).device))[0].clamp(0, 1)[0, :, 0].cpu().numpy()
+        return row
+
+    res = run_arms(arms(), trial, seeds=seeds, log=log, arm_info=lambda label, cfg: {
+        "config": M.C.config_dict(cfg), "tokens": cfg.tokens, "bits": cfg.bits})
     names = list(res)
     rows = [[a, res[a]["tokens"], f"{res[a]['bits']:.0f}", fmt(res[a]["agg"]["psnr"]),
              fmt(res[a]["agg"]["temporal_diff_mse"], 4), fmt(res[a]["agg"]["past_tokens_changed"], 3),

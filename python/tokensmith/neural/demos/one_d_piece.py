@@ -23,7 +23,7 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
         "tail drop (One-D-Piece)": one_d_piece_config(num_tokens=K),
         "no drop (TiTok)": one_d_piece_config(num_tokens=K, length_mode="none"),
     }
-    res = IT.run_arms(arms, ks=KS, steps=steps, seeds=seeds, device=device)
+    res = IT.run_titok_arms(arms, ks=KS, steps=steps, seeds=seeds, device=device)
     bits = arms["no drop (TiTok)"].bits_per_token
     rows = []
     for k in KS:

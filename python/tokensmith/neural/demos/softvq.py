@@ -59,8 +59,8 @@ def run(out: Path, *, quick: bool, seeds: int, device: str) -> dict:
         arms["hard VQ + dead-code restart"] = softvq_config(quantizer="vq", dead_code=DEAD_CODE, **SMALL)
     for t in taus:
         arms[f"SoftVQ τ={t}"] = softvq_config(temperature=t, **SMALL)
-    res = IT.run_arms(arms, ks=[8], steps=steps, seeds=seeds, device=device, extra=_extra,
-                      lr=LR, quant_warmup=steps // 3)
+    res = IT.run_titok_arms(arms, ks=[8], steps=steps, seeds=seeds, device=device, extra=_extra,
+                            lr=LR, quant_warmup=steps // 3)
     rows = []
     for a in arms:
         g = res[a]["agg"]

@@ -46,33 +46,6 @@ ONE_D_PATCH = 4
 DEAD_CODE = 0.5  # EMA-count threshold for VQ dead-code restart (both arms)
 
 
-def _run_arms(arms, *, steps, seeds, device, train_kw, log=print, data=None):
-    """IT.run_arms with this demo's TrainConfig (learning rate, quantizer warm-up); full-length PSNR only.
-    `data` = (xtr, ytr, xte, yte), default the 8×8 digits split."""
-    import time
-
-    from tokensmith.neural.demos._harness import aggregate
-    from tokensmith.neural.recipes import titok as T
-
-    data = IT.load_digits() if data is None else data
-    xtr, xte = data[0], data[2]
-    results = {}
-    for label, cfg in arms.items():
-        per_seed = []
-        for s in range(seeds):
-            t0 = time.time()
-            model, info = T.train(cfg, xtr, T.TrainConfig(steps=steps, seed=s, device=device, **train_kw))
-            ev = T.evaluate(model, xte, [cfg.tokens])
-            row = {"psnr": {str(k): v for k, v in ev["psnr"].items()}, "train_seconds": info["seconds"],
-                   "grad_norm_std": info["grad_norm_std"], "final_loss": info["final_loss"]}
-            row.update({key: float(v) for key, v in (ev.get("usage") or {}).items()})
-            row.update(_probe(model, data))
-            per_seed.append(row)
-            log(f"[{label}] seed {s}: psnr {row['psnr']} codes {row.get('codes_used')} ({time.time() - t0:.0f}s)", flush=True)
-        results[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "config": T.C.config_dict(cfg)}
-    return results
-
-
 def load_shapes(size: int = 16):
     """Synthetic shapes (one grey circle/square/triangle/cross on a dark background, random position,
     size, angle and grey levels): 2,000 images, the same fixed 5:1 split as the digits."""
@@ -106,8 +79,8 @@ def _compare(name, *, budgets, steps, seeds, device):
     for k in budgets:
         arms[f"1-D, K={k}{sfx}"] = TiTokConfig(num_tokens=k, patch_size=p1d, **vq)
         arms[f"2-D grid, {k} tokens{sfx}"] = TiTokConfig(layout="grid", patch_size=size // int(k**0.5), **vq)
-    res = _run_arms(arms, steps=steps, seeds=seeds, device=device, data=data,
-                    train_kw=dict(lr=LR, quant_warmup=steps // 3))
+    res = IT.run_titok_arms(arms, steps=steps, seeds=seeds, device=device, data=data, extra=_probe,
+                            lr=LR, quant_warmup=steps // 3)
     psnr = {a: res[a]["agg"]["psnr"][str(arms[a].tokens)] for a in arms}
     ref = mean_image_psnr(data)  # a comparison only counts when every arm clears the mean-image reference by 1 dB
     pairs = {k: (f"1-D, K={k}{sfx}", f"2-D grid, {k} tokens{sfx}") for k in budgets}

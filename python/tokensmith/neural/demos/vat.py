@@ -11,7 +11,6 @@ input with 8-bit coordinates at equal bytes (⌊bytes/3⌋ points).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 
 from tokensmith.neural import losses as L
 from tokensmith.neural.data import point_clouds
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_lines, progress, run_arms
 from tokensmith.neural.recipes import _common as C
 from tokensmith.neural.recipes import vat as V
 
@@ -51,28 +50,23 @@ def fps_baseline(clouds: np.ndarray, n_bytes: float, seed: int = 0) -> dict:
     return _metrics(sub, x)
 
 
-def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=print) -> dict:
+def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=progress) -> dict:
     steps = steps or (100 if quick else 300)
     xtr, _ = point_clouds(512 if quick else 1024, points=POINTS, seed=1000)
     xte, _ = point_clouds(128, points=POINTS, seed=2000)
     arms = {"VAT: Gaussian + multi-scale residual (1,2,4,8)": V.VATConfig(points=POINTS, scale_dropout=0.3),
             "single-scale VQ (8 tokens)": V.VATConfig(points=POINTS, scales=(8,))}
-    res = {}
-    for label, cfg in arms.items():
-        per_seed = []
-        for s in range(seeds):
-            t0 = time.time()
-            model, info = V.train(cfg, xtr, C.TrainConfig(steps=steps, batch_size=32, lr=2e-3, seed=s, device=device))
-            model.eval()
-            x = torch.as_tensor(xte, device=next(model.parameters()).device)
-            row = {}
-            with torch.no_grad():
-                for n in range(1, len(cfg.scales) + 1):
-                    row[f"{model.bytes_at(n):g}"] = _metrics(model(x, n_scales=n)[0].cpu(), x.cpu())
-            per_seed.append({"by_bytes": row, "train_seconds": info["seconds"]})
-            log(f"[{label}] seed {s}: " + ", ".join(f"{b} B chamfer {m['chamfer']:.4f} F@0.1 {m['f@0.1']:.3f}"
-                                                    for b, m in row.items()) + f" ({time.time() - t0:.0f}s)")
-        res[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "config": C.config_dict(cfg)}
+
+    def trial(label, cfg, s):
+        model, info = V.train(cfg, xtr, C.TrainConfig(steps=steps, batch_size=32, lr=2e-3, seed=s, device=device))
+        model.eval()
+        x = torch.as_tensor(xte, device=next(model.parameters()).device)
+        with torch.no_grad():
+            row = {f"{model.bytes_at(n):g}": _metrics(model(x, n_scales=n)[0].cpu(), x.cpu())
+                   for n in range(1, len(cfg.scales) + 1)}
+        return {"by_bytes": row, "train_seconds": info["seconds"]}
+
+    res = run_arms(arms, trial, seeds=seeds, log=log)
     vat, single = list(arms)
     byte_points = list(res[vat]["agg"]["by_bytes"])
     base = {b: fps_baseline(xte, float(b)) for b in byte_points + ["8"]}

@@ -11,46 +11,40 @@ latents (one-step prediction, decoded). VQ (256 codes, 62.5 bps) is the discrete
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tokensmith.neural.data import harmonic_audio
-from tokensmith.neural.demos._harness import aggregate, fmt, markdown_table, plot_images, plot_lines
+from tokensmith.neural.demos._harness import fmt, markdown_table, plot_images, plot_lines, progress, run_arms
 from tokensmith.neural.recipes import vibevoice as V
 
 ARMS = {"σ-VAE (VibeVoice)": "sigma", "plain AE": "ae", "KL-VAE (1e-6)": "kl", "VQ 256": "vq"}
 NOISES = (0.0, 0.25, 0.5, 1.0)
 
 
-def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=print) -> dict:
+def run(out: Path, *, quick: bool, seeds: int, device: str, steps: int | None = None, log=progress) -> dict:
     steps = steps or (120 if quick else 350)
     atr, _ = harmonic_audio(96 if quick else 192, seed=1000)
     ate, _ = harmonic_audio(48, seed=2000)
-    res, example = {}, {}
-    for label, bn in ARMS.items():
-        cfg = V.VibeVoiceConfig(bottleneck=bn)
-        per_seed = []
-        for s in range(seeds):
-            t0 = time.time()
-            model, info = V.train(cfg, atr, steps=steps, seed=s, device=device)
-            row = V.evaluate(model, ate, seed=s)
-            if bn != "vq":
-                row["noise_curve"] = {str(n): V.evaluate(model, ate, noise=n, seed=s)["noise_mse"] for n in NOISES}
-                row["noise_penalty"] = row["noise_mse"] - row["recon_mse"]
-                row.update(V.ar_probe(model, atr, ate, steps=150 if quick else 300, seed=s))
-            row["train_seconds"] = info["seconds"]
-            per_seed.append(row)
-            if s == 0:
-                with torch.no_grad():
-                    a = torch.as_tensor(ate[:1], device=next(model.parameters()).device)
-                    example[label] = model.decode(model.encode(a))[0].cpu().numpy()
-                    example["input"] = model.spectrogram(a)[0].cpu().numpy()
-            log(f"[{label}] seed {s}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)) +
-                f" ({time.time() - t0:.0f}s)")
-        res[label] = {"agg": aggregate(per_seed), "per_seed": per_seed, "config": V.C.config_dict(cfg)}
+    example = {}
+
+    def trial(label, cfg, s):
+        model, info = V.train(cfg, atr, steps=steps, seed=s, device=device)
+        row = V.evaluate(model, ate, seed=s)
+        if cfg.bottleneck != "vq":
+            row["noise_curve"] = {str(n): V.evaluate(model, ate, noise=n, seed=s)["noise_mse"] for n in NOISES}
+            row["noise_penalty"] = row["noise_mse"] - row["recon_mse"]
+            row.update(V.ar_probe(model, atr, ate, steps=150 if quick else 300, seed=s))
+        row["train_seconds"] = info["seconds"]
+        if s == 0:
+            with torch.no_grad():
+                a = torch.as_tensor(ate[:1], device=next(model.parameters()).device)
+                example[label] = model.decode(model.encode(a))[0].cpu().numpy()
+                example["input"] = model.spectrogram(a)[0].cpu().numpy()
+        return row
+
+    res = run_arms({label: V.VibeVoiceConfig(bottleneck=bn) for label, bn in ARMS.items()}, trial, seeds=seeds, log=log)
     cfg = V.VibeVoiceConfig()
     na = "n/a"
     rows = []
