@@ -7,6 +7,7 @@ mod bpe;
 pub(crate) mod errors;
 mod lzw;
 mod methods;
+mod morph;
 mod pretok;
 
 #[pymodule]
@@ -15,6 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pretok::register(m)?;
     bpe::register(m)?;
     methods::register(m)?;
+    morph::register(m)?;
     lzw::register(m)?;
     Ok(())
 }

@@ -1,3 +1,4 @@
 //! Trainers: one file per method.
 pub mod bpe;
+pub mod morfessor;
 pub mod picky;

@@ -1,0 +1,745 @@
+//! Morfessor Baseline (Creutz & Lagus, "Unsupervised models for morpheme segmentation and morphology
+//! learning", ACM TSLP 2007; Morfessor 2.0, Virpioja et al., Aalto University report 2013): a lexicon
+//! of morphs found by minimising a two-part MAP code length, corpus cost + lexicon cost.
+//!
+//! The cost terms are Morfessor 2.0's `BaselineModel` (corpus weight 1):
+//! - corpus: `(N ln N - B ln B - Σ_m c_m ln c_m) + ln C(N - 1, M - 1)` for N morph tokens + B word
+//!   tokens (the word boundaries), M morph types, `c_m` the morph counts; the binomial term codes the
+//!   frequency distribution.
+//! - lexicon: the morph strings as atom (character) sequences, one end mark per morph, the same
+//!   shape over atom counts, minus `ln M!` (the lexicon's order does not matter).
+//!
+//! Training is Morfessor's recursive batch algorithm: every epoch visits the training words in a
+//! seeded random order and re-splits each one top-down, keeping a binary split (or no split) only if
+//! it lowers the total cost; words are binary trees of virtual nodes whose leaves are the morphs.
+//! Counts are what the caller gives (type-level "dampening": pass 1 for every word). New words are
+//! segmented by Viterbi with add-one smoothing, where an unseen morph pays its lexicon code length.
+//!
+//! The second half of the file is MorphBPE's use of it: cutting pretokenized pieces inside their
+//! letter runs at gold or Morfessor boundaries (see `python/tokensmith/methods/morphbpe.py`).
+//!
+//! Performance notes: the cost is kept as running sums (`Σ c ln c`, token and type counts), so trying
+//! a split is four count updates and an O(1) cost; `x ln x` and `ln x!` come from tables that grow on
+//! demand. Nodes are keyed by the substring itself (`&str` lookups, an allocation only for new nodes).
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// One construction: a morph (`split == 0`) or a virtual node cut at byte `split` into two children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Node {
+    /// How often the construction occurs as a training word itself.
+    rcount: u64,
+    /// Total count: as a word plus as a part of other words' trees.
+    count: u64,
+    split: u32,
+}
+
+/// Token count, type boundaries and `Σ c ln c` of one of the two codes.
+#[derive(Debug, Clone, Default)]
+struct Encoding {
+    tokens: u64,
+    boundaries: u64,
+    logtokensum: f64,
+}
+
+/// `ln n!` (exact below 20, Stirling's approximation above, as Morfessor 2.0) and `n ln n`, memoised.
+#[derive(Debug, Clone, Default)]
+struct LogTables {
+    logfact: Vec<f64>,
+    xlogx: Vec<f64>,
+}
+
+fn logfact_exact(n: u64) -> f64 {
+    if n < 2 {
+        0.0
+    } else if n < 20 {
+        ((2..=n).product::<u64>() as f64).ln()
+    } else {
+        let x = n as f64;
+        let ln = x.ln();
+        x * ln - x + 0.5 * (ln + (2.0 * std::f64::consts::PI).ln())
+    }
+}
+
+fn xlogx_exact(n: u64) -> f64 {
+    if n < 2 {
+        0.0
+    } else {
+        n as f64 * (n as f64).ln()
+    }
+}
+
+const TABLE_MAX: u64 = 1 << 22;
+
+impl LogTables {
+    fn grow(table: &mut Vec<f64>, n: u64, f: fn(u64) -> f64) {
+        let want = ((n + 1).next_power_of_two()).min(TABLE_MAX) as usize;
+        let start = table.len();
+        table.extend((start..want).map(|i| f(i as u64)));
+    }
+    fn logfact(&mut self, n: i64) -> f64 {
+        if n < 2 {
+            return 0.0;
+        }
+        let n = n as u64;
+        if n >= TABLE_MAX {
+            return logfact_exact(n);
+        }
+        if n as usize >= self.logfact.len() {
+            Self::grow(&mut self.logfact, n, logfact_exact);
+        }
+        self.logfact[n as usize]
+    }
+    fn xlogx(&mut self, n: u64) -> f64 {
+        if n >= TABLE_MAX {
+            return xlogx_exact(n);
+        }
+        if n as usize >= self.xlogx.len() {
+            Self::grow(&mut self.xlogx, n, xlogx_exact);
+        }
+        self.xlogx[n as usize]
+    }
+}
+
+/// Batch-training options (Morfessor 2.0's `train_batch` defaults).
+#[derive(Debug, Clone)]
+pub struct MorfessorConfig {
+    /// Stop after this many epochs (None: only on convergence).
+    pub max_epochs: Option<usize>,
+    /// Converged when an epoch lowers the cost by less than this times the number of word tokens.
+    pub finish_threshold: f64,
+    /// Seed of the per-epoch shuffle.
+    pub seed: u64,
+}
+
+impl Default for MorfessorConfig {
+    fn default() -> Self {
+        MorfessorConfig { max_epochs: None, finish_threshold: 0.005, seed: 0 }
+    }
+}
+
+/// A small seeded generator (SplitMix64) for the per-epoch shuffle: deterministic on every platform.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0), by rejection so no value is favoured.
+    fn below(&mut self, n: u64) -> u64 {
+        let zone = u64::MAX - u64::MAX % n;
+        loop {
+            let x = self.next();
+            if x < zone {
+                return x % n;
+            }
+        }
+    }
+}
+
+/// A trained (or training) Morfessor Baseline model.
+#[derive(Debug, Clone, Default)]
+pub struct Morfessor {
+    analyses: FxHashMap<Box<str>, Node>,
+    corpus: Encoding,
+    lexicon: Encoding,
+    /// Atom → count in the lexicon. Atoms whose count falls to 0 stay (they still count as types,
+    /// as in Morfessor 2.0).
+    atoms: FxHashMap<char, u64>,
+    corpus_weight: f64,
+    tables: LogTables,
+    /// Training words in load order (no duplicates).
+    compounds: Vec<Box<str>>,
+    /// Cost after loading, then after each epoch.
+    pub costs: Vec<f64>,
+}
+
+impl Morfessor {
+    /// A model holding `words` (word, count) unsplit; repeated words add up, empty words and zero
+    /// counts are skipped.
+    pub fn new<S: AsRef<str>>(words: impl IntoIterator<Item = (S, u64)>) -> Morfessor {
+        let mut model = Morfessor { corpus_weight: 1.0, ..Morfessor::default() };
+        for (word, count) in words {
+            let word = word.as_ref();
+            if word.is_empty() || count == 0 {
+                continue;
+            }
+            if !model.analyses.get(word).is_some_and(|n| n.rcount > 0) {
+                model.compounds.push(word.into());
+            }
+            model.add_compound(word, count);
+        }
+        let cost = model.current_cost();
+        model.costs.push(cost);
+        model
+    }
+
+    /// Load `words` and train with the recursive batch algorithm.
+    pub fn train<S: AsRef<str>>(words: impl IntoIterator<Item = (S, u64)>, config: &MorfessorConfig) -> Morfessor {
+        let mut model = Morfessor::new(words);
+        model.train_batch(config);
+        model
+    }
+
+    /// Number of training word types.
+    pub fn num_compounds(&self) -> usize {
+        self.compounds.len()
+    }
+
+    /// Epochs trained.
+    pub fn epochs(&self) -> usize {
+        self.costs.len().saturating_sub(1)
+    }
+
+    /// Number of morph types in the lexicon.
+    pub fn num_morphs(&self) -> u64 {
+        self.lexicon.boundaries
+    }
+
+    /// Total code length in nats (corpus cost + lexicon cost).
+    pub fn cost(&self) -> f64 {
+        self.cost_with(&mut None)
+    }
+
+    /// The cost during training, from the memo tables (moved out and back to borrow them apart).
+    fn current_cost(&mut self) -> f64 {
+        let mut tables = std::mem::take(&mut self.tables);
+        let cost = self.cost_with(&mut Some(&mut tables));
+        self.tables = tables;
+        cost
+    }
+
+    fn cost_with(&self, t: &mut Option<&mut LogTables>) -> f64 {
+        fn xlx(t: &mut Option<&mut LogTables>, n: u64) -> f64 {
+            match t {
+                Some(t) => t.xlogx(n),
+                None => xlogx_exact(n),
+            }
+        }
+        fn lf(t: &mut Option<&mut LogTables>, n: i64) -> f64 {
+            match t {
+                Some(t) => t.logfact(n),
+                None => logfact_exact(n.max(0) as u64),
+            }
+        }
+        let mut total = 0.0;
+        // Corpus: morph tokens + word ends; types are the lexicon's morphs + the word end.
+        let (tokens, bounds) = (self.corpus.tokens, self.corpus.boundaries);
+        if bounds > 0 {
+            let n = tokens + bounds;
+            total += (xlx(t, n) - xlx(t, bounds) - self.corpus.logtokensum) * self.corpus_weight;
+            let types = self.lexicon.boundaries as i64 + 1;
+            if types >= 2 {
+                let k = tokens as i64;
+                total += lf(t, k - 1) - lf(t, types - 2) - lf(t, k - types + 1);
+            }
+        }
+        // Lexicon: atom tokens + morph ends; types are the atoms + the morph end; order is free.
+        let (tokens, bounds) = (self.lexicon.tokens, self.lexicon.boundaries);
+        if bounds > 0 {
+            let n = tokens + bounds;
+            total += xlx(t, n) - xlx(t, bounds) - self.lexicon.logtokensum - lf(t, bounds as i64);
+            let types = self.atoms.len() as i64 + 1;
+            if types >= 2 {
+                let k = n as i64;
+                total += lf(t, k - 1) - lf(t, types - 1) - lf(t, k - types);
+            }
+        }
+        total
+    }
+
+    fn update_corpus(&mut self, old: u64, new: u64) {
+        self.corpus.tokens = self.corpus.tokens + new - old;
+        self.corpus.logtokensum += self.tables.xlogx(new) - self.tables.xlogx(old);
+    }
+
+    fn lexicon_add(&mut self, morph: &str, sign: i64) {
+        self.lexicon.boundaries = (self.lexicon.boundaries as i64 + sign) as u64;
+        for atom in morph.chars() {
+            let slot = self.atoms.entry(atom).or_insert(0);
+            let old = *slot;
+            let new = (old as i64 + sign) as u64;
+            *slot = new;
+            self.lexicon.tokens = self.lexicon.tokens + new - old;
+            self.lexicon.logtokensum += self.tables.xlogx(new) - self.tables.xlogx(old);
+        }
+    }
+
+    /// Add `delta` to a construction's count, down through virtual nodes to the morphs.
+    fn modify(&mut self, construction: &str, delta: i64) {
+        let node = self.analyses.get(construction).copied().unwrap_or(Node { rcount: 0, count: 0, split: 0 });
+        let new = (node.count as i64 + delta) as u64;
+        if new == 0 {
+            self.analyses.remove(construction);
+        } else if let Some(slot) = self.analyses.get_mut(construction) {
+            slot.count = new;
+        } else {
+            self.analyses.insert(construction.into(), Node { count: new, ..node });
+        }
+        if node.split != 0 {
+            let (left, right) = construction.split_at(node.split as usize);
+            self.modify(left, delta);
+            self.modify(right, delta);
+        } else {
+            self.update_corpus(node.count, new);
+            if node.count == 0 && new > 0 {
+                self.lexicon_add(construction, 1);
+            } else if node.count > 0 && new == 0 {
+                self.lexicon_add(construction, -1);
+            }
+        }
+    }
+
+    fn add_compound(&mut self, word: &str, count: u64) {
+        self.corpus.boundaries += count;
+        self.modify(word, count as i64);
+        if let Some(node) = self.analyses.get_mut(word) {
+            node.rcount += count;
+        }
+    }
+
+    /// Morfessor's recursive batch training; returns the number of epochs run.
+    pub fn train_batch(&mut self, config: &MorfessorConfig) -> usize {
+        let mut order: Vec<Box<str>> = self.compounds.clone();
+        order.sort_unstable();
+        let mut rng = SplitMix64(config.seed);
+        let mut cost = self.current_cost();
+        let mut epochs = 0;
+        let mut forced = 1; // Morfessor always runs at least two epochs (one forced by its weight update)
+        loop {
+            for i in (1..order.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                order.swap(i, j);
+            }
+            for word in &order {
+                self.recursive_split(word);
+            }
+            epochs += 1;
+            let old = cost;
+            cost = self.current_cost();
+            self.costs.push(cost);
+            if forced == 0 && cost >= old - config.finish_threshold * self.corpus.boundaries as f64 {
+                break;
+            }
+            forced = 0;
+            if config.max_epochs.is_some_and(|m| epochs >= m) {
+                break;
+            }
+        }
+        epochs
+    }
+
+    /// Re-split one construction: the best binary split (or none) given the rest of the model, then
+    /// the same for both halves.
+    fn recursive_split(&mut self, construction: &str) {
+        let mut chars = construction.char_indices().skip(1).peekable();
+        if chars.peek().is_none() {
+            return; // a single atom
+        }
+        let Some(node) = self.analyses.get(construction).copied() else { return };
+        let count = node.count as i64;
+        self.modify(construction, -count);
+        self.modify(construction, count);
+        let mut best = self.current_cost();
+        self.modify(construction, -count);
+        let mut split = 0usize;
+        for (i, _) in chars {
+            let (left, right) = construction.split_at(i);
+            self.modify(left, count);
+            self.modify(right, count);
+            let cost = self.current_cost();
+            self.modify(left, -count);
+            self.modify(right, -count);
+            if cost <= best {
+                best = cost;
+                split = i;
+            }
+        }
+        if split != 0 {
+            self.analyses.insert(construction.into(), Node { rcount: node.rcount, count: node.count, split: split as u32 });
+            let (left, right) = construction.split_at(split);
+            self.modify(left, count);
+            self.modify(right, count);
+            self.recursive_split(left);
+            if right != left {
+                self.recursive_split(right);
+            }
+        } else {
+            self.analyses.insert(construction.into(), Node { rcount: node.rcount, count: 0, split: 0 });
+            self.modify(construction, count);
+        }
+    }
+
+    /// The training analysis of a word or construction the model holds (None if it holds none).
+    pub fn segment<'a>(&self, construction: &'a str) -> Option<Vec<&'a str>> {
+        let node = self.analyses.get(construction)?;
+        if node.split == 0 {
+            return Some(vec![construction]);
+        }
+        let (left, right) = construction.split_at(node.split as usize);
+        let mut out = self.segment(left)?;
+        out.extend(self.segment(right)?);
+        Some(out)
+    }
+
+    /// Code length of a morph not in the lexicon (Morfessor 2.0's approximation).
+    fn codelength(&self, morph: &str, nchars: usize) -> f64 {
+        let l = nchars as f64 + 1.0;
+        let mut cost = l * (self.lexicon.tokens as f64 + l).ln() - (self.lexicon.boundaries as f64 + 1.0).ln();
+        for atom in morph.chars() {
+            let c = self.atoms.get(&atom).copied().unwrap_or(1).max(1);
+            cost -= (c as f64).ln();
+        }
+        cost
+    }
+
+    /// The most probable segmentation of any word: the character offsets where morphs start (0 and
+    /// the end excluded) and its cost in nats. `addcount` is the additive smoothing (Morfessor's
+    /// default 1.0: unseen morphs allowed at their lexicon cost; 0: only single unseen atoms), `maxlen`
+    /// the longest morph in characters (default 30).
+    pub fn viterbi(&self, word: &str, addcount: f64, maxlen: usize) -> (Vec<usize>, f64) {
+        let offsets: Vec<usize> = word.char_indices().map(|(i, _)| i).chain([word.len()]).collect();
+        let n = offsets.len() - 1;
+        let total = self.corpus.tokens as f64 + self.corpus.boundaries as f64;
+        let logtokens = if total + addcount > 0.0 { (total + addcount).ln() } else { 0.0 };
+        let bad = n as f64 * logtokens + 1.0;
+        let lexb = self.lexicon.boundaries as f64;
+        let xlx = |x: f64| if x > 0.0 { x * x.ln() } else { 0.0 };
+        let new_morph_base = (xlx(lexb + addcount) - xlx(lexb)) / self.corpus_weight;
+        let mut grid: Vec<(Option<f64>, usize)> = Vec::with_capacity(n + 1);
+        grid.push((Some(0.0), usize::MAX));
+        for t in 1..=n {
+            let mut best: (Option<f64>, usize) = (None, usize::MAX);
+            for pt in t.saturating_sub(maxlen.max(1))..t {
+                let Some(mut cost) = grid[pt].0 else { continue };
+                let morph = &word[offsets[pt]..offsets[t]];
+                match self.analyses.get(morph) {
+                    Some(node) if node.split == 0 && node.count > 0 => {
+                        cost += logtokens - (node.count as f64 + addcount).ln();
+                    }
+                    _ if addcount > 0.0 => {
+                        let code = self.codelength(morph, t - pt);
+                        if self.corpus.tokens == 0 {
+                            cost += addcount * addcount.ln() + code / self.corpus_weight;
+                        } else {
+                            cost += logtokens - addcount.ln() + new_morph_base + code / self.corpus_weight;
+                        }
+                    }
+                    _ if t - pt == 1 => cost += bad,
+                    _ => continue,
+                }
+                if best.0.is_none_or(|b| cost < b) {
+                    best = (Some(cost), pt);
+                }
+            }
+            grid.push(best);
+        }
+        let mut cuts = Vec::new();
+        let mut t = n;
+        while t > 0 && grid[t].1 != usize::MAX {
+            t = grid[t].1;
+            if t > 0 {
+                cuts.push(t);
+            }
+        }
+        cuts.reverse();
+        let b = self.corpus.boundaries as f64;
+        let cost = grid[n].0.unwrap_or(f64::INFINITY) + if b > 0.0 { (total.ln()) - b.ln() } else { 0.0 };
+        (cuts, cost)
+    }
+
+    /// Viterbi cuts with Morfessor's defaults (addcount 1, morphs of at most 30 characters).
+    pub fn cuts(&self, word: &str) -> Vec<usize> {
+        self.viterbi(word, 1.0, 30).0
+    }
+
+    /// Every morph of the lexicon with its count, sorted by morph.
+    pub fn morphs(&self) -> Vec<(&str, u64)> {
+        let mut out: Vec<(&str, u64)> =
+            self.analyses.iter().filter(|(_, n)| n.split == 0 && n.count > 0).map(|(k, n)| (&**k, n.count)).collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// MorphBPE: cutting pretokenized pieces inside their letter runs.
+//
+// A letter run is a maximal run of characters matching Python's `[^\W\d_]` (Unicode letters, and
+// numerics that are not decimal digits); its key is its case fold. ASCII is built in ([A-Za-z],
+// lower-cased); other characters come from a table made by the caller (the binding asks Python's own
+// `re` and `str.casefold`, so the segments equal the Python reference exactly). Offsets are in
+// characters, as in Python.
+
+/// Non-ASCII letter → its case fold (characters not in the table are not letters).
+pub type LetterTable = FxHashMap<char, String>;
+
+/// The UTF-8 text of `piece`, invalid bytes dropped (Python's `errors="ignore"`).
+fn decode_ignore(piece: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(s) = std::str::from_utf8(piece) {
+        return s.into();
+    }
+    piece.utf8_chunks().map(|c| c.valid()).collect::<String>().into()
+}
+
+/// Each letter run of `text` as (start char, end char, case-folded key).
+fn letter_runs(text: &str, letters: &LetterTable, mut f: impl FnMut(usize, usize, &str)) {
+    let mut key = String::new();
+    let mut start = None;
+    let mut n = 0;
+    for ch in text.chars() {
+        let is_letter = if ch.is_ascii() {
+            if ch.is_ascii_alphabetic() {
+                key.push(ch.to_ascii_lowercase());
+                true
+            } else {
+                false
+            }
+        } else if let Some(fold) = letters.get(&ch) {
+            key.push_str(fold);
+            true
+        } else {
+            false
+        };
+        match (is_letter, start) {
+            (true, None) => start = Some(n),
+            (false, Some(s)) => {
+                f(s, n, &key);
+                key.clear();
+                start = None;
+            }
+            _ => {}
+        }
+        n += 1;
+    }
+    if let Some(s) = start {
+        f(s, n, &key);
+    }
+}
+
+/// Distinct non-ASCII characters of the pieces (the caller classifies them into a `LetterTable`).
+pub fn non_ascii_chars(pieces: &[(&[u8], u64)]) -> Vec<char> {
+    let mut set: FxHashSet<char> = pieces
+        .par_iter()
+        .filter(|(p, _)| !p.is_ascii())
+        .fold(FxHashSet::default, |mut set, (p, _)| {
+            set.extend(decode_ignore(p).chars().filter(|c| !c.is_ascii()));
+            set
+        })
+        .reduce(FxHashSet::default, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    let mut out: Vec<char> = set.drain().collect();
+    out.sort_unstable();
+    out
+}
+
+/// Case-folded letter run → summed count of the pieces holding it (invalid UTF-8 bytes dropped).
+pub fn letter_run_counts(pieces: &[(&[u8], u64)], letters: &LetterTable) -> FxHashMap<String, u64> {
+    pieces
+        .par_iter()
+        .fold(FxHashMap::default, |mut runs: FxHashMap<String, u64>, &(p, c)| {
+            letter_runs(&decode_ignore(p), letters, |_, _, key| {
+                if let Some(v) = runs.get_mut(key) {
+                    *v += c;
+                } else {
+                    runs.insert(key.to_string(), c);
+                }
+            });
+            runs
+        })
+        .reduce(FxHashMap::default, |a, b| {
+            let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            for (k, v) in small {
+                *big.entry(k).or_insert(0) += v;
+            }
+            big
+        })
+}
+
+/// Where each piece is cut: byte offsets of the segment bounds, empty when the piece stays whole.
+/// `gold` (case-folded run → character cuts) wins over `model`; a run in neither stays whole. Pieces
+/// that are not valid UTF-8 stay whole. The rule is Python's `segment_piece`: cut positions are the
+/// run start plus each cut, deduplicated and sorted, bounded by 0 and the piece length; empty spans
+/// are dropped, and spans past the end become empty segments, as Python slicing does.
+pub fn segment_pieces(pieces: &[(&[u8], u64)], letters: &LetterTable, gold: &FxHashMap<String, Vec<usize>>,
+                      model: Option<&Morfessor>) -> Vec<Vec<usize>> {
+    // Viterbi once per distinct run that has no gold.
+    let unsup: FxHashMap<String, Vec<usize>> = match model {
+        None => FxHashMap::default(),
+        Some(model) => {
+            let runs: FxHashSet<String> = pieces
+                .par_iter()
+                .fold(FxHashSet::default, |mut set: FxHashSet<String>, &(p, _)| {
+                    if let Ok(text) = std::str::from_utf8(p) {
+                        letter_runs(text, letters, |_, _, key| {
+                            if !gold.contains_key(key) && !set.contains(key) {
+                                set.insert(key.to_string());
+                            }
+                        });
+                    }
+                    set
+                })
+                .reduce(FxHashSet::default, |mut a, b| {
+                    a.extend(b);
+                    a
+                });
+            let runs: Vec<String> = runs.into_iter().collect();
+            runs.into_par_iter().map(|run| {
+                let cuts = model.cuts(&run);
+                (run, cuts)
+            }).collect()
+        }
+    };
+    pieces
+        .par_iter()
+        .map(|&(p, _)| {
+            let Ok(text) = std::str::from_utf8(p) else { return Vec::new() };
+            let mut cuts: Vec<usize> = Vec::new();
+            letter_runs(text, letters, |start, _, key| {
+                let found = gold.get(key).or_else(|| unsup.get(key));
+                cuts.extend(found.into_iter().flatten().map(|c| start + c));
+            });
+            if cuts.is_empty() {
+                return Vec::new();
+            }
+            cuts.sort_unstable();
+            cuts.dedup();
+            let offsets: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let n = offsets.len() - 1;
+            let byte = |c: usize| offsets[c.min(n)];
+            let mut bounds = vec![0usize];
+            let mut prev = 0usize;
+            for c in cuts.into_iter().chain([n]) {
+                if c > prev {
+                    bounds.push(byte(c));
+                }
+                prev = c;
+            }
+            // `bounds` holds 0 then the end of each kept span: consecutive pairs are the segments.
+            bounds
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ln(x: f64) -> f64 {
+        x.ln()
+    }
+
+    /// Sets a word's analysis to the given morphs (a right-branching tree, as Morfessor's loader).
+    fn set_analysis(model: &mut Morfessor, word: &str, morphs: &[&str]) {
+        let node = model.analyses[word];
+        model.modify(word, -(node.count as i64));
+        let mut rest = word;
+        for (i, m) in morphs.iter().enumerate() {
+            if i + 1 == morphs.len() {
+                model.analyses.insert(rest.into(), Node { rcount: if i == 0 { node.rcount } else { 0 }, count: 0, split: 0 });
+                model.modify(rest, node.count as i64);
+            } else {
+                model.analyses.insert(rest.into(), Node { rcount: if i == 0 { node.rcount } else { 0 }, count: node.count, split: m.len() as u32 });
+                model.modify(m, node.count as i64);
+                rest = &rest[m.len()..];
+            }
+        }
+    }
+
+    #[test]
+    fn cost_matches_hand_computation() {
+        // Corpus {ab, ac}, one each, unsplit: corpus N = 2 morph tokens, B = 2 word ends, 2 morph
+        // types; lexicon: atoms a:2 b:1 c:1 (4 tokens) + 2 morph ends, 3 atom types.
+        //   corpus  = 4 ln 4 - 2 ln 2 - 0 + [ln 1! - ln 1! - ln 0!]             = 6 ln 2
+        //   lexicon = 6 ln 6 - 2 ln 2 - 2 ln 2 - ln 2! + [ln 5! - ln 3! - ln 2!] = 6 ln 6 - 5 ln 2 + ln 10
+        let mut model = Morfessor::new([("ab", 1), ("ac", 1)]);
+        let unsplit = 6.0 * ln(2.0) + 6.0 * ln(6.0) - 5.0 * ln(2.0) + ln(10.0);
+        assert!((model.cost() - unsplit).abs() < 1e-9, "{} vs {unsplit}", model.cost());
+        // Split a+b, a+c: corpus morphs a:2 b:1 c:1 (N = 4), 3 types; lexicon atoms a b c once each.
+        //   corpus  = 6 ln 6 - 2 ln 2 - 2 ln 2 + [ln 3! - ln 2! - ln 1!] = 6 ln 6 - 4 ln 2 + ln 3
+        //   lexicon = 6 ln 6 - 3 ln 3 - 0 - ln 3! + [ln 5! - ln 3! - ln 2!] = 5 ln 6 - 3 ln 3 + ln 10
+        set_analysis(&mut model, "ab", &["a", "b"]);
+        set_analysis(&mut model, "ac", &["a", "c"]);
+        let split = 6.0 * ln(6.0) - 4.0 * ln(2.0) + ln(3.0) + 5.0 * ln(6.0) - 3.0 * ln(3.0) + ln(10.0);
+        assert!((model.cost() - split).abs() < 1e-9, "{} vs {split}", model.cost());
+        assert_eq!(model.segment("ab"), Some(vec!["a", "b"]));
+        assert_eq!(model.num_morphs(), 3);
+        // Training from there never raises the cost.
+        model.train_batch(&MorfessorConfig::default());
+        assert!(model.cost() <= split + 1e-9);
+        // Stirling above 20 agrees with the exact sum to well under a nat.
+        let exact: f64 = (2..=25).map(|k| (k as f64).ln()).sum();
+        assert!((logfact_exact(25) - exact).abs() < 0.01);
+    }
+
+    fn toy_words() -> Vec<(String, u64)> {
+        let stems = ["walk", "talk", "jump", "play", "work", "look", "call", "kill", "fill", "mark", "pick", "help"];
+        let ends = ["", "s", "ed", "ing", "er", "ers"];
+        stems.iter().flat_map(|s| ends.iter().map(move |e| (format!("{s}{e}"), 1))).collect()
+    }
+
+    #[test]
+    fn training_lowers_the_cost_and_finds_suffixes() {
+        let model = Morfessor::train(toy_words(), &MorfessorConfig::default());
+        assert!(model.epochs() >= 2);
+        assert!(model.costs.last().unwrap() < &(model.costs[0] * 0.8), "{:?}", model.costs);
+        assert!(model.costs.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{:?}", model.costs);
+        assert_eq!(model.segment("walking"), Some(vec!["walk", "ing"]));
+        assert_eq!(model.segment("talks"), Some(vec!["talk", "s"]));
+    }
+
+    #[test]
+    fn viterbi_on_training_words_gives_their_analysis() {
+        let model = Morfessor::train(toy_words(), &MorfessorConfig::default());
+        for (word, _) in toy_words() {
+            let seg = model.segment(&word).unwrap();
+            let mut cuts = Vec::new();
+            let mut pos = 0;
+            for m in &seg[..seg.len() - 1] {
+                pos += m.chars().count();
+                cuts.push(pos);
+            }
+            assert_eq!(model.cuts(&word), cuts, "{word}: {seg:?}");
+        }
+        // New words: known morphs are reused.
+        assert_eq!(model.cuts("jumping"), vec![4]);
+        assert_eq!(model.cuts("helpers"), model.cuts("walkers"));
+    }
+
+    #[test]
+    fn training_is_deterministic_given_the_seed() {
+        let words: Vec<(String, u64)> = toy_words().into_iter().chain([("unwalk".into(), 1), ("replay".into(), 1)]).collect();
+        let run = |seed| {
+            let m = Morfessor::train(words.clone(), &MorfessorConfig { seed, ..Default::default() });
+            (m.costs.clone(), m.morphs().iter().map(|(s, c)| (s.to_string(), *c)).collect::<Vec<_>>())
+        };
+        assert_eq!(run(7), run(7));
+        assert_eq!(run(0), run(0));
+    }
+
+    #[test]
+    fn pieces_are_cut_inside_letter_runs() {
+        let mut letters = LetterTable::default();
+        letters.insert('É', "é".into());
+        letters.insert('é', "é".into());
+        let gold: FxHashMap<String, Vec<usize>> =
+            [("walked".to_string(), vec![4]), ("été".to_string(), vec![1])].into_iter().collect();
+        let pieces: Vec<(&[u8], u64)> =
+            vec![(b" Walked,", 3), ("Été2walked".as_bytes(), 1), (b"42", 1), (b"\xffwalked", 1)];
+        let out = segment_pieces(&pieces, &letters, &gold, None);
+        assert_eq!(out[0], vec![0, 5, 8]); // " Walk" | "ed,"
+        assert_eq!(out[1], vec![0, 2, 10, 12]); // "É" | "té2walk" | "ed"
+        assert!(out[2].is_empty() && out[3].is_empty());
+        let runs = letter_run_counts(&pieces, &letters);
+        assert_eq!(runs["walked"], 5);
+        assert_eq!(runs["été"], 1);
+        assert_eq!(non_ascii_chars(&pieces), vec!['É', 'é']);
+    }
+}
