@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tokensmith import corpus as corpus_module
 from tokensmith.corpus import Corpus, resolve_files
 from tokensmith.errors import ConfigError, CorpusError
 
@@ -180,3 +183,65 @@ def test_hf_datasets_object():
 def test_not_a_corpus():
     with pytest.raises(ConfigError, match="cannot read a corpus from int"):
         list(Corpus(42))
+
+
+def _reference_lines(data: bytes) -> tuple[list[str], int]:
+    """The documents of a text file read line by line (the reader's contract), and the invalid lines."""
+    docs, invalid = [], 0
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            invalid += 1
+            continue
+        if line:
+            docs.append(line)
+    return docs, invalid
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from([b"a", b"bc", b" ", b"\n", b"\r", b"\r\n", "é".encode(), "न".encode(), b"\xff",
+                                       b"\n\n"]), max_size=60),
+       read_bytes=st.integers(1, 9))
+def test_block_reader_equals_line_by_line_reading(tmp_path, monkeypatch, parts, read_bytes):
+    data = b"".join(parts)
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    monkeypatch.setattr(corpus_module, "_READ_BYTES", read_bytes)
+    corpus = Corpus(path)
+    docs, invalid = _reference_lines(data)
+    if not docs:
+        with pytest.raises(CorpusError, match="empty"):
+            list(corpus)
+        return
+    assert list(corpus) == docs and corpus.stats.invalid_utf8_lines == invalid
+    batches = list(corpus.batches(batch_bytes=5))
+    assert sum(batches, []) == docs
+    assert corpus.stats.documents == len(docs) and corpus.stats.bytes == sum(len(d.encode()) for d in docs)
+    assert all(sum(map(len, b)) >= 5 for b in batches[:-1]) and all(sum(map(len, b[:-1])) < 5 for b in batches)
+
+
+def test_block_reader_names_the_line_across_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus_module, "_READ_BYTES", 4)
+    path = _write(tmp_path / "late.txt", b"one\ntwo\nthree\nfo\xffur\n")
+    with pytest.raises(CorpusError, match=r"late\.txt:4: invalid UTF-8"):
+        list(Corpus(path, strict=True))
+    binary = _write(tmp_path / "late.bin.txt", b"one\ntwo\nthree\nfo\x00ur\n")
+    with pytest.raises(CorpusError, match=r"NUL byte on line 4"):
+        list(Corpus(binary))
+
+
+@given(docs=st.lists(st.text(max_size=12), max_size=40), batch_bytes=st.integers(1, 30))
+def test_batches_end_where_the_size_is_reached(docs, batch_bytes):
+    expected, batch, size = [], [], 0
+    for doc in filter(None, docs):
+        batch.append(doc)
+        size += len(doc)
+        if size >= batch_bytes:
+            expected.append(batch)
+            batch, size = [], 0
+    expected += [batch] if batch else []
+    if not expected:
+        return
+    assert list(Corpus(docs).batches(batch_bytes=batch_bytes)) == expected
+    assert list(Corpus(iter(docs)).batches(batch_bytes=batch_bytes)) == expected

@@ -22,8 +22,10 @@ and is refused by name.
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import glob
+import itertools
 import gzip
 import json
 import lzma
@@ -52,6 +54,10 @@ _MAGIC = [  # (prefix, opener name)
     (b"\x28\xb5\x2f\xfd", "zstd"),
 ]
 DEFAULT_BATCH_BYTES = 4 << 20
+# Text files are read, checked and decoded this many bytes at a time (then split into lines), and
+# in-memory lists handed over this many documents at a time: no Python work per line but a split.
+_READ_BYTES = 4 << 20
+_LIST_SLICE = 8192
 
 
 @dataclass
@@ -141,21 +147,31 @@ class Corpus:
             stats.bytes += size
             yield doc
         if stats.documents == 0:
-            raise CorpusError(f"the corpus is empty: {self._describe()} gave no text; check the paths"
-                              + (" and text_field" if self._files is not None else ""))
+            raise self._empty_error()
 
     def batches(self, batch_bytes: int = DEFAULT_BATCH_BYTES) -> Iterator[list[str]]:
-        """Yield lists of documents holding about ``batch_bytes`` of text each."""
-        batch: list[str] = []
-        size = 0
-        for doc in self:
-            batch.append(doc)
-            size += len(doc)
-            if size >= batch_bytes:
-                yield batch
-                batch, size = [], 0
-        if batch:
-            yield batch
+        """Yield lists of documents holding about ``batch_bytes`` of text each (a batch ends with the
+        document that brings its length in characters to ``batch_bytes`` or more)."""
+        if self.sample_rate < 1.0 or self.max_bytes is not None:
+            yield from _cut_batches(([doc] for doc in self), batch_bytes)
+            return
+        self.stats = stats = CorpusStats()
+        yield from _cut_batches(self._nonempty_lists(stats), batch_bytes)
+        if stats.documents == 0:
+            raise self._empty_error()
+
+    def _nonempty_lists(self, stats: CorpusStats) -> Iterator[list[str]]:
+        """The documents as lists, empty ones dropped, counted into ``stats``."""
+        for docs, size in self._document_lists(stats):
+            docs = list(filter(None, docs))
+            if docs:
+                stats.documents += len(docs)
+                stats.bytes += _utf8_size(docs) if size is None else size
+                yield docs
+
+    def _empty_error(self) -> CorpusError:
+        return CorpusError(f"the corpus is empty: {self._describe()} gave no text; check the paths"
+                           + (" and text_field" if self._files is not None else ""))
 
     def _describe(self) -> str:
         if self._files is not None:
@@ -164,27 +180,92 @@ class Corpus:
         return f"the {type(self.source).__name__} source"
 
     def _raw_documents(self, stats: CorpusStats) -> Iterator[str]:
+        for docs, _ in self._document_lists(stats):
+            yield from docs
+
+    def _document_lists(self, stats: CorpusStats) -> Iterator[tuple[list[str], int | None]]:
+        """The source's documents (empty ones included) in lists of many, in order, each list with
+        its UTF-8 size where that is known without encoding (else None)."""
         if self._files is not None:
             for path in self._files:
                 stats.files.append(str(path))
-                yield from self._read_file(path, stats)
+                if _is_jsonl(path) or self.whole_files:
+                    yield from _sized(_lists(self._read_file(path, stats)))
+                else:
+                    yield from self._text_lines(path, stats)
         elif _is_hf_dataset(self.source):
-            yield from _iter_hf_dataset(self.source, self.text_field)
+            yield from _sized(_lists(_iter_hf_dataset(self.source, self.text_field)))
         elif isinstance(self.source, (bytes, bytearray)) or not _is_iterable(self.source):
             raise ConfigError(
                 f"cannot read a corpus from {type(self.source).__name__}; pass a path, a glob, "
                 "a list of Paths, an iterable of str, or a datasets.Dataset")
+        elif isinstance(self.source, (list, tuple)):
+            for start in range(0, len(self.source), _LIST_SLICE):
+                docs = self.source[start:start + _LIST_SLICE]
+                if not all(map(isinstance, docs, itertools.repeat(str))):
+                    _check_strings(docs, start)
+                yield list(docs), None
         else:
-            for i, doc in enumerate(self.source):
-                if not isinstance(doc, str):
-                    raise ConfigError(f"corpus item {i} is {type(doc).__name__}, not str; "
-                                      "pass an iterable of str (or Path objects for files)")
-                yield doc
+            yield from _sized(_lists(self._checked_documents()))
+
+    def _checked_documents(self) -> Iterator[str]:
+        for i, doc in enumerate(self.source):
+            _check_strings([doc], i)
+            yield doc
+
+    def _text_lines(self, path: Path, stats: CorpusStats) -> Iterator[tuple[list[str], int | None]]:
+        """A text file's lines (without line endings) in lists, read and decoded in large blocks."""
+        with _open_binary(path) as handle:
+            lineno, rest = 1, b""  # lineno: the number of the block's first line
+            while True:
+                chunk = handle.read(_READ_BYTES)
+                data = rest + chunk
+                cut = data.rfind(b"\n") + 1 if chunk else len(data)
+                if chunk and cut == 0:  # no line end yet: read on
+                    rest = data
+                    continue
+                block, rest = data[:cut], data[cut:]
+                if b"\0" in block:
+                    line = lineno + block.count(b"\n", 0, block.index(b"\0"))
+                    raise CorpusError(f"{path} looks like a binary file (NUL byte on line {line}); "
+                                      "pass text files only")
+                lines, size = self._block_lines(path, block, lineno, stats)
+                yield lines, size
+                lineno += block.count(b"\n") if size is None else len(block) - size
+                if not chunk:
+                    return
+
+    def _block_lines(self, path: Path, block: bytes, lineno: int, stats: CorpusStats) -> tuple[list[str], int | None]:
+        """The lines of a block of whole lines (lines that are not UTF-8 are skipped, or raise), with
+        their UTF-8 size when the block has no carriage return (the block less its line ends)."""
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            return list(self._decode_lines(path, block, lineno, stats)), None
+        lines = text.split("\n")
+        line_ends = len(lines) - 1
+        if text.endswith("\n"):
+            lines.pop()
+        if "\r" in text:
+            return [line.rstrip("\r") for line in lines], None
+        return lines, len(block) - line_ends
+
+    def _decode_lines(self, path: Path, block: bytes, lineno: int, stats: CorpusStats) -> Iterator[str]:
+        for number, raw in enumerate(block.split(b"\n"), lineno):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if self.strict:
+                    raise CorpusError(f"{path}:{number}: invalid UTF-8 at byte {exc.start}; fix the "
+                                      "file or drop --strict to skip such lines") from None
+                stats.invalid_utf8_lines += 1
+                continue
+            yield line.rstrip("\r")
 
     def _read_file(self, path: Path, stats: CorpusStats) -> Iterator[str]:
-        jsonl = _is_jsonl(path)
+        """A .jsonl file's ``text_field`` per record, or (``whole_files``) a text file as one document."""
         with _open_binary(path) as handle:
-            if self.whole_files and not jsonl:
+            if not _is_jsonl(path):
                 yield from self._whole_file(path, handle, stats)
                 return
             for lineno, raw in enumerate(handle, 1):
@@ -199,12 +280,8 @@ class Corpus:
                                           "file or drop --strict to skip such lines") from None
                     stats.invalid_utf8_lines += 1
                     continue
-                line = line.rstrip("\r\n")
-                if jsonl:
-                    if line.strip():
-                        yield _jsonl_text(path, lineno, line, self.text_field)
-                else:
-                    yield line
+                if line.strip():
+                    yield _jsonl_text(path, lineno, line.rstrip("\r\n"), self.text_field)
 
     def _whole_file(self, path: Path, handle: IO[bytes], stats: CorpusStats) -> Iterator[str]:
         data = handle.read()
@@ -224,6 +301,48 @@ class Corpus:
                 except UnicodeDecodeError:
                     stats.invalid_utf8_lines += 1
             yield "".join(good)
+
+
+def _cut_batches(lists: Iterable[list[str]], batch_bytes: int) -> Iterator[list[str]]:
+    """Regroup lists of documents into batches that end with the document bringing the batch's
+    length (in characters) to ``batch_bytes`` or more; the cut points are found by bisection."""
+    batch: list[str] = []
+    size = 0
+    for docs in lists:
+        ends = list(itertools.accumulate(map(len, docs), initial=size))  # ends[k]: length with docs[:k]
+        start, base = 0, 0
+        while (k := bisect.bisect_left(ends, base + batch_bytes, start + 1)) < len(ends):
+            batch.extend(docs[start:k])
+            yield batch
+            batch, start, base = [], k, ends[k]
+        batch.extend(docs[start:])
+        size = ends[-1] - base
+    if batch:
+        yield batch
+
+
+def _lists(documents: Iterable[str], size: int = _LIST_SLICE) -> Iterator[list[str]]:
+    """Group a stream of documents into lists of ``size``."""
+    iterator = iter(documents)
+    while docs := list(itertools.islice(iterator, size)):
+        yield docs
+
+
+def _sized(lists: Iterable[list[str]]) -> Iterator[tuple[list[str], None]]:
+    return ((docs, None) for docs in lists)
+
+
+def _check_strings(docs: list[Any], offset: int) -> None:
+    for i, doc in enumerate(docs, offset):
+        if not isinstance(doc, str):
+            raise ConfigError(f"corpus item {i} is {type(doc).__name__}, not str; "
+                              "pass an iterable of str (or Path objects for files)")
+
+
+def _utf8_size(docs: list[str]) -> int:
+    """UTF-8 bytes of the documents together."""
+    text = "".join(docs)
+    return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
 
 
 # -- sources ---------------------------------------------------------------------------------------
