@@ -98,6 +98,8 @@ fn morph_segment<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, letters: Opti
         let bounds = py.allow_threads(|| {
             threads(num_threads, || morfessor::segment_pieces(&pieces, &letters, &gold, model.as_deref()))
         })?;
+        // Tens of thousands of new lists: the cyclic GC would traverse them again and again (half the time).
+        let _paused = GcPause::new(py)?;
         let out = PyList::empty(py);
         for ((piece, count), cut) in pieces.iter().zip(&bounds) {
             let segs = if cut.is_empty() {
@@ -109,6 +111,28 @@ fn morph_segment<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, letters: Opti
         }
         Ok(out)
     })
+}
+
+/// Python's cyclic garbage collector switched off until dropped (if it was on).
+struct GcPause<'py>(Option<Bound<'py, PyModule>>);
+
+impl<'py> GcPause<'py> {
+    fn new(py: Python<'py>) -> PyResult<Self> {
+        let gc = py.import("gc")?;
+        if gc.call_method0("isenabled")?.extract::<bool>()? {
+            gc.call_method0("disable")?;
+            return Ok(GcPause(Some(gc)));
+        }
+        Ok(GcPause(None))
+    }
+}
+
+impl Drop for GcPause<'_> {
+    fn drop(&mut self) {
+        if let Some(gc) = &self.0 {
+            let _ = gc.call_method0("enable");
+        }
+    }
 }
 
 /// A trained Morfessor Baseline model (frozen).

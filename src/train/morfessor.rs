@@ -119,6 +119,72 @@ impl Default for MorfessorConfig {
     }
 }
 
+/// Atom (character) → id → count; ASCII ids from an array, others hashed.
+#[derive(Debug, Clone)]
+struct Atoms {
+    ascii: [u32; 128],
+    other: FxHashMap<char, u32>,
+    counts: Vec<u64>,
+}
+
+impl Default for Atoms {
+    fn default() -> Self {
+        Atoms { ascii: [u32::MAX; 128], other: FxHashMap::default(), counts: Vec::new() }
+    }
+}
+
+impl Atoms {
+    fn slot(&mut self, atom: char) -> &mut u64 {
+        let next = self.counts.len() as u32;
+        let id = if atom.is_ascii() {
+            let id = &mut self.ascii[atom as usize];
+            if *id == u32::MAX {
+                *id = next;
+            }
+            *id
+        } else {
+            *self.other.entry(atom).or_insert(next)
+        };
+        if id == next {
+            self.counts.push(0);
+        }
+        &mut self.counts[id as usize]
+    }
+    fn len(&self) -> usize {
+        self.counts.len()
+    }
+}
+
+/// Morphs by character: node 0 is the root; a node's count is its morph's count (0: not a morph).
+#[derive(Debug, Clone, Default)]
+struct MorphTrie {
+    next: FxHashMap<(u32, char), u32>,
+    count: Vec<u64>,
+    // Logarithms Viterbi needs, computed once: ln(count + 1) per node, ln(count) per atom id (unseen
+    // and zero counts as 1), (l + 1) ln(atom tokens + l + 1) per morph length l.
+    ln_count_plus_one: Vec<f64>,
+    atom_ln: Vec<f64>,
+    by_len: Vec<f64>,
+}
+
+impl MorphTrie {
+    fn atom_ln(&self, atoms: &Atoms, ch: char) -> f64 {
+        let id = if ch.is_ascii() { atoms.ascii[ch as usize] } else { atoms.other.get(&ch).copied().unwrap_or(u32::MAX) };
+        self.atom_ln.get(id as usize).copied().unwrap_or(0.0)
+    }
+
+    fn step(&self, node: u32, ch: char) -> Option<u32> {
+        self.next.get(&(node, ch)).copied()
+    }
+}
+
+/// See `Morfessor::atom_deltas`.
+#[derive(Debug, Clone, Default)]
+struct AtomDeltas {
+    prefix: Vec<f64>,
+    suffix: Vec<f64>,
+}
+
 /// A small seeded generator (SplitMix64) for the per-epoch shuffle: deterministic on every platform.
 struct SplitMix64(u64);
 
@@ -148,15 +214,18 @@ pub struct Morfessor {
     analyses: FxHashMap<Box<str>, Node>,
     corpus: Encoding,
     lexicon: Encoding,
-    /// Atom → count in the lexicon. Atoms whose count falls to 0 stay (they still count as types,
-    /// as in Morfessor 2.0).
-    atoms: FxHashMap<char, u64>,
+    /// Atom counts in the lexicon, by atom id. Atoms whose count falls to 0 stay (they still count
+    /// as types, as in Morfessor 2.0).
+    atoms: Atoms,
     corpus_weight: f64,
     tables: LogTables,
     /// Training words in load order (no duplicates).
     compounds: Vec<Box<str>>,
     /// Cost after loading, then after each epoch.
     pub costs: Vec<f64>,
+    scratch: AtomDeltas,
+    /// The morphs as of the last load or training, for Viterbi.
+    trie: MorphTrie,
 }
 
 impl Morfessor {
@@ -176,6 +245,7 @@ impl Morfessor {
         }
         let cost = model.current_cost();
         model.costs.push(cost);
+        model.build_trie();
         model
     }
 
@@ -215,6 +285,10 @@ impl Morfessor {
     }
 
     fn cost_with(&self, t: &mut Option<&mut LogTables>) -> f64 {
+        self.cost_of(t, &self.corpus, &self.lexicon)
+    }
+
+    fn cost_of(&self, t: &mut Option<&mut LogTables>, corpus: &Encoding, lexicon: &Encoding) -> f64 {
         fn xlx(t: &mut Option<&mut LogTables>, n: u64) -> f64 {
             match t {
                 Some(t) => t.xlogx(n),
@@ -229,21 +303,21 @@ impl Morfessor {
         }
         let mut total = 0.0;
         // Corpus: morph tokens + word ends; types are the lexicon's morphs + the word end.
-        let (tokens, bounds) = (self.corpus.tokens, self.corpus.boundaries);
+        let (tokens, bounds) = (corpus.tokens, corpus.boundaries);
         if bounds > 0 {
             let n = tokens + bounds;
-            total += (xlx(t, n) - xlx(t, bounds) - self.corpus.logtokensum) * self.corpus_weight;
-            let types = self.lexicon.boundaries as i64 + 1;
+            total += (xlx(t, n) - xlx(t, bounds) - corpus.logtokensum) * self.corpus_weight;
+            let types = lexicon.boundaries as i64 + 1;
             if types >= 2 {
                 let k = tokens as i64;
                 total += lf(t, k - 1) - lf(t, types - 2) - lf(t, k - types + 1);
             }
         }
         // Lexicon: atom tokens + morph ends; types are the atoms + the morph end; order is free.
-        let (tokens, bounds) = (self.lexicon.tokens, self.lexicon.boundaries);
+        let (tokens, bounds) = (lexicon.tokens, lexicon.boundaries);
         if bounds > 0 {
             let n = tokens + bounds;
-            total += xlx(t, n) - xlx(t, bounds) - self.lexicon.logtokensum - lf(t, bounds as i64);
+            total += xlx(t, n) - xlx(t, bounds) - lexicon.logtokensum - lf(t, bounds as i64);
             let types = self.atoms.len() as i64 + 1;
             if types >= 2 {
                 let k = n as i64;
@@ -261,7 +335,7 @@ impl Morfessor {
     fn lexicon_add(&mut self, morph: &str, sign: i64) {
         self.lexicon.boundaries = (self.lexicon.boundaries as i64 + sign) as u64;
         for atom in morph.chars() {
-            let slot = self.atoms.entry(atom).or_insert(0);
+            let slot = self.atoms.slot(atom);
             let old = *slot;
             let new = (old as i64 + sign) as u64;
             *slot = new;
@@ -272,14 +346,21 @@ impl Morfessor {
 
     /// Add `delta` to a construction's count, down through virtual nodes to the morphs.
     fn modify(&mut self, construction: &str, delta: i64) {
-        let node = self.analyses.get(construction).copied().unwrap_or(Node { rcount: 0, count: 0, split: 0 });
+        let node = match self.analyses.get_mut(construction) {
+            Some(slot) => {
+                let node = *slot;
+                slot.count = (node.count as i64 + delta) as u64;
+                node
+            }
+            None => {
+                let node = Node { rcount: 0, count: 0, split: 0 };
+                self.analyses.insert(construction.into(), Node { count: delta as u64, ..node });
+                node
+            }
+        };
         let new = (node.count as i64 + delta) as u64;
         if new == 0 {
             self.analyses.remove(construction);
-        } else if let Some(slot) = self.analyses.get_mut(construction) {
-            slot.count = new;
-        } else {
-            self.analyses.insert(construction.into(), Node { count: new, ..node });
         }
         if node.split != 0 {
             let (left, right) = construction.split_at(node.split as usize);
@@ -331,6 +412,7 @@ impl Morfessor {
                 break;
             }
         }
+        self.build_trie();
         epochs
     }
 
@@ -344,22 +426,21 @@ impl Morfessor {
         let Some(node) = self.analyses.get(construction).copied() else { return };
         let count = node.count as i64;
         self.modify(construction, -count);
-        self.modify(construction, count);
-        let mut best = self.current_cost();
-        self.modify(construction, -count);
+        let mut deltas = std::mem::take(&mut self.scratch);
+        self.atom_deltas(construction, &mut deltas);
+        let nchars = deltas.prefix.len() - 1;
+        let mut best = self.trial_cost(&[(construction, nchars, deltas.prefix[nchars])], count, deltas.prefix[nchars]);
         let mut split = 0usize;
-        for (i, _) in chars {
+        for (k, (i, _)) in chars.enumerate() {
             let (left, right) = construction.split_at(i);
-            self.modify(left, count);
-            self.modify(right, count);
-            let cost = self.current_cost();
-            self.modify(left, -count);
-            self.modify(right, -count);
+            let (l, r) = ((left, k + 1, deltas.prefix[k + 1]), (right, nchars - k - 1, deltas.suffix[k + 1]));
+            let cost = self.trial_cost(&[l, r], count, deltas.prefix[nchars]);
             if cost <= best {
                 best = cost;
                 split = i;
             }
         }
+        self.scratch = deltas;
         if split != 0 {
             self.analyses.insert(construction.into(), Node { rcount: node.rcount, count: node.count, split: split as u32 });
             let (left, right) = construction.split_at(split);
@@ -375,6 +456,78 @@ impl Morfessor {
         }
     }
 
+    /// How much the lexicon's `Σ c ln c` over atoms would grow by adding the atoms of each prefix
+    /// (`prefix[k]`: the first k characters) and each suffix (`suffix[k]`: from character k on) of
+    /// `construction`. Adding atoms commutes, so a split into two new morphs adds `prefix[len]`.
+    fn atom_deltas(&mut self, construction: &str, out: &mut AtomDeltas) {
+        let tables = &mut self.tables;
+        let mut walk = |atoms: &mut Atoms, chars: &mut dyn Iterator<Item = char>, out: &mut Vec<f64>| {
+            out.clear();
+            out.push(0.0);
+            let mut sum = 0.0;
+            for ch in chars {
+                let slot = atoms.slot(ch);
+                let old = *slot;
+                *slot += 1;
+                sum += tables.xlogx(old + 1) - tables.xlogx(old);
+                out.push(sum);
+            }
+        };
+        walk(&mut self.atoms, &mut construction.chars(), &mut out.prefix);
+        for ch in construction.chars() {
+            *self.atoms.slot(ch) -= 1;
+        }
+        walk(&mut self.atoms, &mut construction.chars().rev(), &mut out.suffix);
+        for ch in construction.chars() {
+            *self.atoms.slot(ch) -= 1;
+        }
+        out.suffix.reverse();
+    }
+
+    /// The cost if each of `parts` (substring, characters, atom delta) gained `count` occurrences;
+    /// the model is left as it was. `both_new` is the atom delta of adding every part as a new morph.
+    /// Morphs and new parts only change the running sums (copied); a virtual or repeated part goes
+    /// through `modify` and back.
+    fn trial_cost(&mut self, parts: &[(&str, usize, f64)], count: i64, both_new: f64) -> f64 {
+        let mut old = [0u64; 2];
+        let mut simple = !(parts.len() == 2 && parts[0].0 == parts[1].0);
+        for (k, p) in parts.iter().enumerate() {
+            match self.analyses.get(p.0) {
+                Some(n) if n.split != 0 => simple = false,
+                Some(n) => old[k] = n.count,
+                None => {}
+            }
+        }
+        if !simple {
+            for p in parts {
+                self.modify(p.0, count);
+            }
+            let cost = self.current_cost();
+            for p in parts {
+                self.modify(p.0, -count);
+            }
+            return cost;
+        }
+        let (mut corpus, mut lexicon) = (self.corpus.clone(), self.lexicon.clone());
+        let mut tables = std::mem::take(&mut self.tables);
+        let mut new = 0;
+        let mut atom_delta = 0.0;
+        for (k, part) in parts.iter().enumerate() {
+            corpus.tokens += count as u64;
+            corpus.logtokensum += tables.xlogx(old[k] + count as u64) - tables.xlogx(old[k]);
+            if old[k] == 0 {
+                new += 1;
+                lexicon.boundaries += 1;
+                lexicon.tokens += part.1 as u64;
+                atom_delta = part.2;
+            }
+        }
+        lexicon.logtokensum += if new > 1 { both_new } else { atom_delta };
+        let cost = self.cost_of(&mut Some(&mut tables), &corpus, &lexicon);
+        self.tables = tables;
+        cost
+    }
+
     /// The training analysis of a word or construction the model holds (None if it holds none).
     pub fn segment<'a>(&self, construction: &'a str) -> Option<Vec<&'a str>> {
         let node = self.analyses.get(construction)?;
@@ -387,15 +540,28 @@ impl Morfessor {
         Some(out)
     }
 
-    /// Code length of a morph not in the lexicon (Morfessor 2.0's approximation).
-    fn codelength(&self, morph: &str, nchars: usize) -> f64 {
-        let l = nchars as f64 + 1.0;
-        let mut cost = l * (self.lexicon.tokens as f64 + l).ln() - (self.lexicon.boundaries as f64 + 1.0).ln();
-        for atom in morph.chars() {
-            let c = self.atoms.get(&atom).copied().unwrap_or(1).max(1);
-            cost -= (c as f64).ln();
+    /// The lexicon as a trie for Viterbi.
+    fn build_trie(&mut self) {
+        let mut trie = MorphTrie { count: vec![0], ..MorphTrie::default() };
+        for (morph, node) in &self.analyses {
+            if node.split != 0 || node.count == 0 {
+                continue;
+            }
+            let mut id = 0u32;
+            for ch in morph.chars() {
+                let fresh = trie.count.len() as u32;
+                id = *trie.next.entry((id, ch)).or_insert(fresh);
+                if id == fresh {
+                    trie.count.push(0);
+                }
+            }
+            trie.count[id as usize] = node.count;
         }
-        cost
+        trie.ln_count_plus_one = trie.count.iter().map(|&c| (c as f64 + 1.0).ln()).collect();
+        trie.atom_ln = self.atoms.counts.iter().map(|&c| (c.max(1) as f64).ln()).collect();
+        let lex_tokens = self.lexicon.tokens as f64;
+        trie.by_len = (0..=64).map(|l| (l as f64 + 1.0) * (lex_tokens + l as f64 + 1.0).ln()).collect();
+        self.trie = trie;
     }
 
     /// The most probable segmentation of any word: the character offsets where morphs start (0 and
@@ -403,41 +569,64 @@ impl Morfessor {
     /// default 1.0: unseen morphs allowed at their lexicon cost; 0: only single unseen atoms), `maxlen`
     /// the longest morph in characters (default 30).
     pub fn viterbi(&self, word: &str, addcount: f64, maxlen: usize) -> (Vec<usize>, f64) {
-        let offsets: Vec<usize> = word.char_indices().map(|(i, _)| i).chain([word.len()]).collect();
-        let n = offsets.len() - 1;
+        let chars: Vec<char> = word.chars().collect();
+        let n = chars.len();
+        let mut atom_logs = vec![0.0f64; n + 1]; // prefix sums of ln(atom count)
+        for (i, &ch) in chars.iter().enumerate() {
+            atom_logs[i + 1] = atom_logs[i] + self.trie.atom_ln(&self.atoms, ch);
+        }
+        // Code length of an unseen morph of l atoms (Morfessor 2.0's approximation) is
+        // (l + 1) ln(atom tokens + l + 1) - ln(morphs + 1) - Σ ln(atom count): the first term by length.
+        let maxlen = maxlen.max(1);
+        let lex_tokens = self.lexicon.tokens as f64;
+        let by_len_fresh: Vec<f64>;
+        let by_len: &[f64] = if n.min(maxlen) < self.trie.by_len.len() {
+            &self.trie.by_len
+        } else {
+            by_len_fresh = (0..=n.min(maxlen)).map(|l| (l as f64 + 1.0) * (lex_tokens + l as f64 + 1.0).ln()).collect();
+            &by_len_fresh
+        };
+        let log_morphs = (self.lexicon.boundaries as f64 + 1.0).ln();
+        let log_add = addcount.ln();
         let total = self.corpus.tokens as f64 + self.corpus.boundaries as f64;
         let logtokens = if total + addcount > 0.0 { (total + addcount).ln() } else { 0.0 };
         let bad = n as f64 * logtokens + 1.0;
         let lexb = self.lexicon.boundaries as f64;
         let xlx = |x: f64| if x > 0.0 { x * x.ln() } else { 0.0 };
         let new_morph_base = (xlx(lexb + addcount) - xlx(lexb)) / self.corpus_weight;
-        let mut grid: Vec<(Option<f64>, usize)> = Vec::with_capacity(n + 1);
-        grid.push((Some(0.0), usize::MAX));
-        for t in 1..=n {
-            let mut best: (Option<f64>, usize) = (None, usize::MAX);
-            for pt in t.saturating_sub(maxlen.max(1))..t {
-                let Some(mut cost) = grid[pt].0 else { continue };
-                let morph = &word[offsets[pt]..offsets[t]];
-                match self.analyses.get(morph) {
-                    Some(node) if node.split == 0 && node.count > 0 => {
-                        cost += logtokens - (node.count as f64 + addcount).ln();
+        // Forward over start positions, walking the morph trie along the word: Morfessor's choice per
+        // end position (the cheapest, the earliest start on ties) with one trie step per substring.
+        let mut grid: Vec<(Option<f64>, usize)> = vec![(None, usize::MAX); n + 1];
+        grid[0].0 = Some(0.0);
+        for pt in 0..n {
+            let Some(base) = grid[pt].0 else { continue };
+            let mut node = Some(0u32);
+            for t in pt + 1..=n.min(pt + maxlen) {
+                node = node.and_then(|id| self.trie.step(id, chars[t - 1]));
+                let known = node.map_or(0, |id| self.trie.count[id as usize]);
+                let cost = if known > 0 {
+                    let ln_known = if addcount == 1.0 {
+                        self.trie.ln_count_plus_one[node.unwrap_or(0) as usize]
+                    } else {
+                        (known as f64 + addcount).ln()
+                    };
+                    base + (logtokens - ln_known)
+                } else if addcount > 0.0 {
+                    let code = by_len[t - pt] - log_morphs - (atom_logs[t] - atom_logs[pt]);
+                    if self.corpus.tokens == 0 {
+                        base + (addcount * log_add + code / self.corpus_weight)
+                    } else {
+                        base + (logtokens - log_add + new_morph_base + code / self.corpus_weight)
                     }
-                    _ if addcount > 0.0 => {
-                        let code = self.codelength(morph, t - pt);
-                        if self.corpus.tokens == 0 {
-                            cost += addcount * addcount.ln() + code / self.corpus_weight;
-                        } else {
-                            cost += logtokens - addcount.ln() + new_morph_base + code / self.corpus_weight;
-                        }
-                    }
-                    _ if t - pt == 1 => cost += bad,
-                    _ => continue,
-                }
-                if best.0.is_none_or(|b| cost < b) {
-                    best = (Some(cost), pt);
+                } else if t - pt == 1 {
+                    base + bad
+                } else {
+                    continue;
+                };
+                if grid[t].0.is_none_or(|b| cost < b) {
+                    grid[t] = (Some(cost), pt);
                 }
             }
-            grid.push(best);
         }
         let mut cuts = Vec::new();
         let mut t = n;
@@ -570,41 +759,18 @@ pub fn letter_run_counts(pieces: &[(&[u8], u64)], letters: &LetterTable) -> FxHa
 /// are dropped, and spans past the end become empty segments, as Python slicing does.
 pub fn segment_pieces(pieces: &[(&[u8], u64)], letters: &LetterTable, gold: &FxHashMap<String, Vec<usize>>,
                       model: Option<&Morfessor>) -> Vec<Vec<usize>> {
-    // Viterbi once per distinct run that has no gold.
-    let unsup: FxHashMap<String, Vec<usize>> = match model {
-        None => FxHashMap::default(),
-        Some(model) => {
-            let runs: FxHashSet<String> = pieces
-                .par_iter()
-                .fold(FxHashSet::default, |mut set: FxHashSet<String>, &(p, _)| {
-                    if let Ok(text) = std::str::from_utf8(p) {
-                        letter_runs(text, letters, |_, _, key| {
-                            if !gold.contains_key(key) && !set.contains(key) {
-                                set.insert(key.to_string());
-                            }
-                        });
-                    }
-                    set
-                })
-                .reduce(FxHashSet::default, |mut a, b| {
-                    a.extend(b);
-                    a
-                });
-            let runs: Vec<String> = runs.into_iter().collect();
-            runs.into_par_iter().map(|run| {
-                let cuts = model.cuts(&run);
-                (run, cuts)
-            }).collect()
-        }
-    };
     pieces
         .par_iter()
         .map(|&(p, _)| {
             let Ok(text) = std::str::from_utf8(p) else { return Vec::new() };
             let mut cuts: Vec<usize> = Vec::new();
             letter_runs(text, letters, |start, _, key| {
-                let found = gold.get(key).or_else(|| unsup.get(key));
-                cuts.extend(found.into_iter().flatten().map(|c| start + c));
+                // Viterbi per occurrence: cheaper than a shared table of distinct runs.
+                match (gold.get(key), model) {
+                    (Some(found), _) => cuts.extend(found.iter().map(|c| start + c)),
+                    (None, Some(model)) => cuts.extend(model.cuts(key).into_iter().map(|c| start + c)),
+                    (None, None) => {}
+                }
             });
             if cuts.is_empty() {
                 return Vec::new();
@@ -677,6 +843,32 @@ mod tests {
         // Stirling above 20 agrees with the exact sum to well under a nat.
         let exact: f64 = (2..=25).map(|k| (k as f64).ln()).sum();
         assert!((logfact_exact(25) - exact).abs() < 0.01);
+    }
+
+    #[test]
+    fn trial_costs_equal_applying_the_split() {
+        let mut model = Morfessor::train(toy_words(), &MorfessorConfig { max_epochs: Some(1), ..Default::default() });
+        for (word, _) in toy_words().into_iter().chain([("walkwalk".to_string(), 0), ("lolol".to_string(), 0)]) {
+            let count = model.analyses.get(word.as_str()).map_or(1, |n| n.count as i64);
+            if model.analyses.contains_key(word.as_str()) {
+                model.modify(&word, -count);
+            }
+            let mut deltas = AtomDeltas::default();
+            model.atom_deltas(&word, &mut deltas);
+            let n = deltas.prefix.len() - 1;
+            for (k, (i, _)) in word.char_indices().skip(1).enumerate() {
+                let (left, right) = word.split_at(i);
+                let fast = model.trial_cost(&[(left, k + 1, deltas.prefix[k + 1]), (right, n - k - 1, deltas.suffix[k + 1])],
+                                            count, deltas.prefix[n]);
+                model.modify(left, count);
+                model.modify(right, count);
+                let slow = model.current_cost();
+                model.modify(left, -count);
+                model.modify(right, -count);
+                assert!((fast - slow).abs() < 1e-6, "{word} at {i}: {fast} vs {slow}");
+            }
+            model.modify(&word, count);
+        }
     }
 
     fn toy_words() -> Vec<(String, u64)> {

@@ -5,6 +5,12 @@ Differs from plain BPE only in training: each training word is cut at its morphe
 segments that BPE never merges across (gold segmentations where given, Morfessor Baseline otherwise);
 encoding is plain BPE, so the result is an ordinary byte-level BPE file.
 
+Morfessor Baseline (Creutz & Lagus, "Unsupervised models for morpheme segmentation and morphology
+learning", ACM TSLP 2007; Morfessor 2.0, Virpioja et al., 2013) runs in Rust (``_core.Morfessor``, the
+cost and recursive batch training of Morfessor 2.0's ``BaselineModel`` with type counts), trained on the
+corpus's most frequent letter runs; the cutting of every counted piece is in Rust too (``segment_piece``
+is its Python reference).
+
 Alignment rule (canonical gold such as ``ozonising -> ozone ise ing`` to surface cuts): a Levenshtein
 alignment of the concatenated morphemes against the word (case-folded; ties prefer match/substitution,
 then deleting morpheme characters, then inserting word characters); a boundary after morpheme
@@ -48,8 +54,8 @@ class MorphBpeConfig(BpeConfig):
     """Column of the TSV files holding the space-separated morphemes."""
     morfessor: bool = True
     """Segment words without gold with a Morfessor Baseline model trained on the corpus."""
-    morfessor_words: int = 5000
-    """Train Morfessor on this many of the most frequent corpus words (pure Python: keep it small)."""
+    morfessor_words: int = 10000
+    """Train Morfessor on this many of the most frequent corpus words (case-folded letter runs)."""
     morfessor_epochs: int = 3
     """Morfessor batch-training epochs (a cap; it stops earlier when converged)."""
 
@@ -129,28 +135,18 @@ def read_morphemes(paths: Iterable[str | Path], word_column: str = "word",
     return out
 
 
-def train_morfessor(word_counts: Mapping[str, int], *, max_words: int, epochs: int, seed: int = 0) -> Callable[[str], list[int]]:
-    """A Morfessor Baseline model on the most frequent words; returns ``word -> surface cuts``."""
-    import random
+def train_morfessor(word_counts: Mapping[str, int], *, max_words: int, epochs: int | None,
+                    seed: int = 0) -> Callable[[str], list[int]]:
+    """A Morfessor Baseline model on the ``max_words`` most frequent words (ties by word), one count per
+    word type; returns the model, which is also ``word -> surface cuts`` (its Viterbi segmentation).
 
-    import morfessor
-    from morfessor import utils as morfessor_utils
+    >>> cuts = train_morfessor({"walk": 5, "walked": 3, "talk": 2, "talked": 2}, max_words=10, epochs=5)
+    >>> cuts("walked"), cuts("talk")
+    ([4], [])
+    """
+    from tokensmith import _core
 
-    morfessor_utils.show_progress_bar = False
-    random.seed(seed)  # Morfessor's batch training shuffles with the global random module
-    model = morfessor.BaselineModel()
-    top = sorted(word_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:max_words]
-    model.load_data([(count, word) for word, count in top], count_modifier=lambda c: 1)
-    model.train_batch(max_epochs=epochs)
-    cache: dict[str, list[int]] = {}
-
-    def cuts(word: str) -> list[int]:
-        if word not in cache:
-            morphs, _ = model.viterbi_segment(word)
-            cache[word] = surface_cuts(word, morphs)
-        return cache[word]
-
-    return cuts
+    return _core.Morfessor.train(word_counts, max_words=max_words, max_epochs=epochs, seed=seed)
 
 
 def segment_piece(piece: str, lookup: Callable[[str], list[int] | None]) -> list[str]:
@@ -169,41 +165,42 @@ def segment_piece(piece: str, lookup: Callable[[str], list[int] | None]) -> list
     return [piece[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-def _letter_run_counts(counts) -> dict[str, int]:
-    runs: dict[str, int] = {}
-    for raw, c in counts.items():
-        for m in _LETTERS.finditer(bytes(raw).decode("utf-8", errors="ignore")):
-            w = m.group().casefold()
-            runs[w] = runs.get(w, 0) + c
-    return runs
+def _letter_table(counts, num_threads: int = 0) -> dict[str, str]:
+    """Non-ASCII letters of the counted pieces -> case fold: Python's own ``_LETTERS`` and ``casefold``
+    for the Rust side (which knows ASCII)."""
+    from tokensmith import _core
+
+    return {ch: ch.casefold() for ch in _core.morph_chars(counts, num_threads=num_threads) if _LETTERS.fullmatch(ch)}
+
+
+def _letter_run_counts(counts, num_threads: int = 0) -> dict[str, int]:
+    """Case-folded letter run -> summed count of the pieces holding it."""
+    from tokensmith import _core
+
+    return _core.letter_run_counts(counts, _letter_table(counts, num_threads), num_threads=num_threads)
 
 
 def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], int]]:
-    """Word counts -> (segments, count) for the trainer, each word cut by gold or Morfessor boundaries."""
+    """Word counts -> (segments, count) for the trainer, each word cut by gold or Morfessor boundaries.
+
+    Equal to ``segment_piece`` on every piece that is valid UTF-8 (others stay whole), with gold looked
+    up first and Morfessor's Viterbi cuts otherwise; most frequent first.
+    """
+    from tokensmith import _core
+
+    threads = config.num_threads
+    letters = _letter_table(counts, threads)
     gold = read_morphemes(config.segmentations, config.word_column, config.morpheme_column)
-    gold_cuts: dict[str, list[int]] = {}  # aligned on first use: most gold words are not in the corpus
+    gold_cuts: dict[str, list[int]] = {}
     unsup = None
-    if config.morfessor:
-        unsup = train_morfessor(_letter_run_counts(counts), max_words=config.morfessor_words,
-                                epochs=config.morfessor_epochs, seed=config.seed)
-
-    def lookup(run: str) -> list[int] | None:
-        if run in gold:
-            if run not in gold_cuts:
-                gold_cuts[run] = surface_cuts(*gold[run])
-            return gold_cuts[run]
-        return unsup(run) if unsup is not None else None
-
-    out = []
-    for raw, c in counts.items():
-        raw = bytes(raw)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            out.append(([raw], c))
-            continue
-        out.append(([s.encode("utf-8") for s in segment_piece(text, lookup)], c))
-    return out
+    if gold or config.morfessor:
+        runs = _core.letter_run_counts(counts, letters, num_threads=threads)
+        # Aligned only for gold words in the corpus: most gold words are not.
+        gold_cuts = {run: surface_cuts(*gold[run]) for run in gold.keys() & runs.keys()}
+        if config.morfessor:
+            unsup = train_morfessor(runs, max_words=config.morfessor_words, epochs=config.morfessor_epochs,
+                                    seed=config.seed)
+    return _core.morph_segment(counts, letters, gold_cuts, unsup, num_threads=threads)
 
 
 @register("morphbpe", config=MorphBpeConfig)
