@@ -106,3 +106,134 @@ def test_encoding_is_plain_bpe_and_exports(morph, tmp_path, lines):
     assert out.returncode == 0, out.stderr
     assert [int(x) for x in out.stdout.split()] == morph.encode_ordinary("they walked")
     assert tokensmith.load(tmp_path / "m").config["config"]["segmentations"] == morph.config["config"]["segmentations"]
+
+
+# --- The Rust segmenter (`_core.morph_segment`, `_core.Morfessor`) against the Python reference. ---
+
+import random
+import re
+
+from tokensmith.methods.morphbpe import _LETTERS, _letter_table, read_morphemes, train_morfessor
+
+# Letters, digits, punctuation, spaces and non-ASCII: case folds that change length (ß, İ, ﬁ), final
+# sigma, Cherokee (folds to upper case), non-decimal numerics that count as letters (², ½, Ⅻ), CJK,
+# Arabic, a combining mark, the underscore.
+_ALPHABET = "abcWXYZ019 _-,.'éÉßẞİıΣσςﬁᏀꭰ²½Ⅻ五中ب\u0301"
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    words = {w: 1 for w in ["walk", "walked", "walking", "talk", "talked", "talking", "kind", "unkind", "kindness",
+                            "straße", "éclair", "éclairs", "σοφία", "σοφίας"]}
+    return train_morfessor(words, max_words=100, epochs=5)
+
+
+def _python_segments(counts, gold, model):
+    """The pre-Rust path: ``segment_piece`` on each valid UTF-8 piece, gold first, then the model."""
+    def lookup(run):
+        if run in gold:
+            return gold[run]
+        return model(run) if model is not None else None
+
+    out = {}
+    for raw, _ in counts.items():
+        raw = bytes(raw)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out[raw] = [raw]
+            continue
+        out[raw] = [s.encode("utf-8") for s in segment_piece(text, lookup)]
+    return out
+
+
+def _rust_segments(counts, gold, model):
+    words = _core.morph_segment(counts, _letter_table(counts), gold, model)
+    assert [c for _, c in words] == [c for _, c in counts.items()]  # most frequent first, like items()
+    return {b"".join(segs): segs for segs, _ in words}
+
+
+def test_rust_segments_equal_python_on_tiny_corpus(lines, gold_file):
+    counts = _core.WordCounts.count_texts(lines, "o200k", "none", 1)
+    gold = {run: surface_cuts(*wm) for run, wm in read_morphemes([gold_file]).items()}
+    runs = _core.letter_run_counts(counts, _letter_table(counts))
+    model = train_morfessor(runs, max_words=500, epochs=2)
+    ours, ref = _rust_segments(counts, gold, model), _python_segments(counts, gold, model)
+    assert ours == ref
+    assert sum(len(s) > 1 for s in ours.values()) > 1000
+    config = MorphBpeConfig(vocab_size=900, segmentations=(str(gold_file),), morfessor_words=500, morfessor_epochs=2)
+    assert {b"".join(s): s for s, _ in segmented_counts(counts, config)} == ref
+    # Letter runs and their counts as Python's regex and casefold give them.
+    expected: dict[str, int] = {}
+    for raw, c in counts.items():
+        for m in _LETTERS.finditer(bytes(raw).decode("utf-8", errors="ignore")):
+            expected[m.group().casefold()] = expected.get(m.group().casefold(), 0) + c
+    assert runs == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(st.text(alphabet=_ALPHABET, min_size=1, max_size=14), min_size=1, max_size=12),
+       raw=st.lists(st.binary(min_size=1, max_size=6), max_size=3), data=st.data())
+def test_rust_segments_equal_python_on_random_strings(texts, raw, small_model, data):
+    counts = _core.WordCounts()
+    for i, t in enumerate(texts):
+        counts.add_piece(t, i + 1)
+    for b in raw:
+        counts.add_piece(b + b"walked\xff", 1)
+    runs = sorted({m.group().casefold() for t in texts for m in _LETTERS.finditer(t)})
+    gold = {}
+    for run in runs:
+        if data.draw(st.booleans()):  # cuts may fall past the run's end, as with ß -> ss in gold words
+            gold[run] = sorted(set(data.draw(st.lists(st.integers(1, len(run) + 2), max_size=3))))
+    model = small_model if data.draw(st.booleans()) else None
+    assert _rust_segments(counts, gold, model) == _python_segments(counts, gold, model)
+    expected: dict[str, int] = {}
+    for piece, c in counts.items():
+        for m in _LETTERS.finditer(bytes(piece).decode("utf-8", errors="ignore")):
+            expected[m.group().casefold()] = expected.get(m.group().casefold(), 0) + c
+    assert _core.letter_run_counts(counts, _letter_table(counts)) == expected
+
+
+def test_morfessor_training_is_deterministic_and_viterbi_reuses_morphs(small_model):
+    words = {w: 1 for w in ["walk", "walked", "walking", "talk", "talked", "talking", "kind", "unkind", "kindness"]}
+    a, b = (_core.Morfessor.train(words, max_words=100, max_epochs=5, seed=3) for _ in range(2))
+    assert a.morphs() == b.morphs() and a.costs == b.costs
+    assert a.costs[-1] < a.costs[0] and len(a) == len(words)
+    assert small_model.segment("walking") == ["walk", "ing"]
+    assert small_model("jumping") == [4]  # an unseen word: the known suffix
+    morphs, cost = small_model.viterbi_segment("talking")
+    assert morphs == ["talk", "ing"] and cost > 0
+
+
+def _boundary_f1(pred: list[list[int]], gold: list[list[int]]) -> float:
+    hits = sum(len(set(p) & set(g)) for p, g in zip(pred, gold))
+    precision, recall = hits / max(1, sum(map(len, pred))), hits / max(1, sum(map(len, gold)))
+    return 2 * precision * recall / max(1e-9, precision + recall)
+
+
+def test_morfessor_agrees_with_pypi_morfessor(tiny_data):
+    """Same words, type counts, training to convergence: the same initial cost (the cost function), final
+    costs within 2%, and comparable boundary F1 on the gold words (Viterbi segmentation of each)."""
+    import morfessor
+    from morfessor import utils as morfessor_utils
+
+    text = (tiny_data / "english_bench" / "gutenberg_en_sample.txt").read_text(encoding="utf-8")
+    runs: dict[str, int] = {}
+    for m in _LETTERS.finditer(text):
+        runs[m.group().casefold()] = runs.get(m.group().casefold(), 0) + 1
+    top = sorted(runs.items(), key=lambda kv: (-kv[1], kv[0]))[:1000]
+    ours = _core.Morfessor.train(dict(top), seed=0)
+    morfessor_utils.show_progress_bar = False
+    random.seed(0)
+    ref = morfessor.BaselineModel()
+    start = ref.load_data([(c, w) for w, c in top], count_modifier=lambda c: 1)
+    _, final = ref.train_batch()
+    assert ours.costs[0] == pytest.approx(start, rel=1e-9)
+    assert ours.cost == pytest.approx(final, rel=0.02)
+    gold = [(w.casefold(), surface_cuts(w, m)) for w, m in read_morphemes([tiny_data / "morphology" / "eng.tsv"]).values()
+            if _LETTERS.fullmatch(w) and len(w.casefold()) == len(w)]
+    gold_cuts = [g for _, g in gold]
+    ours_f1 = _boundary_f1([ours(w) for w, _ in gold], gold_cuts)
+    ref_f1 = _boundary_f1([surface_cuts(w, ref.viterbi_segment(w)[0]) for w, _ in gold], gold_cuts)
+    assert ours_f1 > 0.15 and ref_f1 > 0.15  # 1,000 training words: both over-segment the gold words
+    assert abs(ours_f1 - ref_f1) < 0.1, (ours_f1, ref_f1)
