@@ -165,6 +165,15 @@ struct MorphTrie {
     ln_count_plus_one: Vec<f64>,
     atom_ln: Vec<f64>,
     by_len: Vec<f64>,
+    consts: ViterbiConsts,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ViterbiConsts {
+    logtokens: f64,
+    log_morphs: f64,
+    new_morph: f64,
+    word_end: f64,
 }
 
 impl MorphTrie {
@@ -561,6 +570,7 @@ impl Morfessor {
         trie.atom_ln = self.atoms.counts.iter().map(|&c| (c.max(1) as f64).ln()).collect();
         let lex_tokens = self.lexicon.tokens as f64;
         trie.by_len = (0..=64).map(|l| (l as f64 + 1.0) * (lex_tokens + l as f64 + 1.0).ln()).collect();
+        trie.consts = self.viterbi_consts(1.0);
         self.trie = trie;
     }
 
@@ -569,40 +579,41 @@ impl Morfessor {
     /// default 1.0: unseen morphs allowed at their lexicon cost; 0: only single unseen atoms), `maxlen`
     /// the longest morph in characters (default 30).
     pub fn viterbi(&self, word: &str, addcount: f64, maxlen: usize) -> (Vec<usize>, f64) {
-        let chars: Vec<char> = word.chars().collect();
-        let n = chars.len();
-        let mut atom_logs = vec![0.0f64; n + 1]; // prefix sums of ln(atom count)
-        for (i, &ch) in chars.iter().enumerate() {
-            atom_logs[i + 1] = atom_logs[i] + self.trie.atom_ln(&self.atoms, ch);
+        let k = if addcount == 1.0 { self.trie.consts } else { self.viterbi_consts(addcount) };
+        // One buffer: the character, the prefix sum of ln(atom count) up to it, the best cost and
+        // start of a path ending before it (the last cell: the word's end).
+        struct Cell {
+            ch: char,
+            atom_logs: f64,
+            cost: Option<f64>,
+            from: usize,
         }
-        // Code length of an unseen morph of l atoms (Morfessor 2.0's approximation) is
-        // (l + 1) ln(atom tokens + l + 1) - ln(morphs + 1) - Σ ln(atom count): the first term by length.
+        let mut cells: Vec<Cell> = Vec::with_capacity(word.len() + 1);
+        let mut sum = 0.0;
+        for ch in word.chars() {
+            cells.push(Cell { ch, atom_logs: sum, cost: None, from: usize::MAX });
+            sum += self.trie.atom_ln(&self.atoms, ch);
+        }
+        cells.push(Cell { ch: '\0', atom_logs: sum, cost: None, from: usize::MAX });
+        let n = cells.len() - 1;
+        cells[0].cost = Some(0.0);
         let maxlen = maxlen.max(1);
-        let lex_tokens = self.lexicon.tokens as f64;
         let by_len_fresh: Vec<f64>;
         let by_len: &[f64] = if n.min(maxlen) < self.trie.by_len.len() {
             &self.trie.by_len
         } else {
+            let lex_tokens = self.lexicon.tokens as f64;
             by_len_fresh = (0..=n.min(maxlen)).map(|l| (l as f64 + 1.0) * (lex_tokens + l as f64 + 1.0).ln()).collect();
             &by_len_fresh
         };
-        let log_morphs = (self.lexicon.boundaries as f64 + 1.0).ln();
-        let log_add = addcount.ln();
-        let total = self.corpus.tokens as f64 + self.corpus.boundaries as f64;
-        let logtokens = if total + addcount > 0.0 { (total + addcount).ln() } else { 0.0 };
-        let bad = n as f64 * logtokens + 1.0;
-        let lexb = self.lexicon.boundaries as f64;
-        let xlx = |x: f64| if x > 0.0 { x * x.ln() } else { 0.0 };
-        let new_morph_base = (xlx(lexb + addcount) - xlx(lexb)) / self.corpus_weight;
+        let bad = n as f64 * k.logtokens + 1.0;
         // Forward over start positions, walking the morph trie along the word: Morfessor's choice per
         // end position (the cheapest, the earliest start on ties) with one trie step per substring.
-        let mut grid: Vec<(Option<f64>, usize)> = vec![(None, usize::MAX); n + 1];
-        grid[0].0 = Some(0.0);
         for pt in 0..n {
-            let Some(base) = grid[pt].0 else { continue };
+            let Some(base) = cells[pt].cost else { continue };
             let mut node = Some(0u32);
             for t in pt + 1..=n.min(pt + maxlen) {
-                node = node.and_then(|id| self.trie.step(id, chars[t - 1]));
+                node = node.and_then(|id| self.trie.step(id, cells[t - 1].ch));
                 let known = node.map_or(0, |id| self.trie.count[id as usize]);
                 let cost = if known > 0 {
                     let ln_known = if addcount == 1.0 {
@@ -610,36 +621,52 @@ impl Morfessor {
                     } else {
                         (known as f64 + addcount).ln()
                     };
-                    base + (logtokens - ln_known)
+                    base + (k.logtokens - ln_known)
                 } else if addcount > 0.0 {
-                    let code = by_len[t - pt] - log_morphs - (atom_logs[t] - atom_logs[pt]);
-                    if self.corpus.tokens == 0 {
-                        base + (addcount * log_add + code / self.corpus_weight)
-                    } else {
-                        base + (logtokens - log_add + new_morph_base + code / self.corpus_weight)
-                    }
+                    let code = by_len[t - pt] - k.log_morphs - (cells[t].atom_logs - cells[pt].atom_logs);
+                    base + (k.new_morph + code / self.corpus_weight)
                 } else if t - pt == 1 {
                     base + bad
                 } else {
                     continue;
                 };
-                if grid[t].0.is_none_or(|b| cost < b) {
-                    grid[t] = (Some(cost), pt);
+                if cells[t].cost.is_none_or(|b| cost < b) {
+                    cells[t].cost = Some(cost);
+                    cells[t].from = pt;
                 }
             }
         }
         let mut cuts = Vec::new();
         let mut t = n;
-        while t > 0 && grid[t].1 != usize::MAX {
-            t = grid[t].1;
+        while t > 0 && cells[t].from != usize::MAX {
+            t = cells[t].from;
             if t > 0 {
                 cuts.push(t);
             }
         }
         cuts.reverse();
+        (cuts, cells[n].cost.unwrap_or(f64::INFINITY) + k.word_end)
+    }
+
+    /// The word-independent terms of Viterbi for one `addcount`.
+    fn viterbi_consts(&self, addcount: f64) -> ViterbiConsts {
+        let total = self.corpus.tokens as f64 + self.corpus.boundaries as f64;
+        let logtokens = if total + addcount > 0.0 { (total + addcount).ln() } else { 0.0 };
+        let lexb = self.lexicon.boundaries as f64;
+        let xlx = |x: f64| if x > 0.0 { x * x.ln() } else { 0.0 };
+        // An unseen morph: its probability with `addcount` pseudo-counts, plus its lexicon code.
+        let new_morph = if self.corpus.tokens == 0 {
+            addcount * addcount.ln()
+        } else {
+            logtokens - addcount.ln() + (xlx(lexb + addcount) - xlx(lexb)) / self.corpus_weight
+        };
         let b = self.corpus.boundaries as f64;
-        let cost = grid[n].0.unwrap_or(f64::INFINITY) + if b > 0.0 { (total.ln()) - b.ln() } else { 0.0 };
-        (cuts, cost)
+        ViterbiConsts {
+            logtokens,
+            log_morphs: (lexb + 1.0).ln(),
+            new_morph,
+            word_end: if b > 0.0 { total.ln() - b.ln() } else { 0.0 },
+        }
     }
 
     /// Viterbi cuts with Morfessor's defaults (addcount 1, morphs of at most 30 characters).
@@ -731,16 +758,21 @@ pub fn non_ascii_chars(pieces: &[(&[u8], u64)]) -> Vec<char> {
 
 /// Case-folded letter run → summed count of the pieces holding it (invalid UTF-8 bytes dropped).
 pub fn letter_run_counts(pieces: &[(&[u8], u64)], letters: &LetterTable) -> FxHashMap<String, u64> {
+    // One table per worker-sized chunk: rayon's finer splits would each build and merge a table.
+    let chunk = pieces.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
     pieces
-        .par_iter()
-        .fold(FxHashMap::default, |mut runs: FxHashMap<String, u64>, &(p, c)| {
-            letter_runs(&decode_ignore(p), letters, |_, _, key| {
-                if let Some(v) = runs.get_mut(key) {
-                    *v += c;
-                } else {
-                    runs.insert(key.to_string(), c);
-                }
-            });
+        .par_chunks(chunk)
+        .map(|chunk| {
+            let mut runs: FxHashMap<String, u64> = FxHashMap::default();
+            for &(p, c) in chunk {
+                letter_runs(&decode_ignore(p), letters, |_, _, key| {
+                    if let Some(v) = runs.get_mut(key) {
+                        *v += c;
+                    } else {
+                        runs.insert(key.to_string(), c);
+                    }
+                });
+            }
             runs
         })
         .reduce(FxHashMap::default, |a, b| {
