@@ -247,7 +247,7 @@ impl Morfessor {
             if word.is_empty() || count == 0 {
                 continue;
             }
-            if !model.analyses.get(word).is_some_and(|n| n.rcount > 0) {
+            if model.analyses.get(word).is_none_or(|n| n.rcount == 0) {
                 model.compounds.push(word.into());
             }
             model.add_compound(word, count);
