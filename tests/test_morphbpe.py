@@ -237,3 +237,14 @@ def test_morfessor_agrees_with_pypi_morfessor(tiny_data):
     ref_f1 = _boundary_f1([surface_cuts(w, ref.viterbi_segment(w)[0]) for w, _ in gold], gold_cuts)
     assert ours_f1 > 0.15 and ref_f1 > 0.15  # 1,000 training words: both over-segment the gold words
     assert abs(ours_f1 - ref_f1) < 0.1, (ours_f1, ref_f1)
+
+
+def test_fused_rust_training_equals_segments_then_train_bpe(lines, gold_file):
+    """progress="none" cuts and trains in one Rust call; with progress shown it goes through the segment list."""
+    kw = dict(method="morphbpe", vocab_size=700, segmentations=[str(gold_file)], morfessor_words=800,
+              morfessor_epochs=2)
+    fused = tokensmith.train(lines, progress="none", **kw)
+    listed = tokensmith.train(lines, progress="json", **kw)
+    assert fused.merges == listed.merges and fused.vocab == listed.vocab
+    assert fused.config["segmented_words"] == listed.config["segmented_words"] > 1000
+    assert fused.config["words"] == listed.config["words"]

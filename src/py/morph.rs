@@ -12,6 +12,7 @@ use crate::count::WordCounts;
 use crate::model::bpe::with_threads;
 use crate::py::errors::to_py;
 use crate::py::pretok::PyWordCounts;
+use crate::train::bpe::{BpeTrainer, BpeTrainerConfig};
 use crate::train::morfessor::{self, LetterTable, Morfessor, MorfessorConfig};
 
 fn config_error(msg: String) -> PyErr {
@@ -111,6 +112,43 @@ fn morph_segment<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, letters: Opti
         }
         Ok(out)
     })
+}
+
+/// MorphBPE's training in one call: `morph_segment` then `train_bpe` on the segments, without the list
+/// of segments crossing into Python and back (a tenth of MorphBPE's time at 5 MB). The same merges as
+/// `train_bpe(morph_segment(...))`: the trainer sees the same segments in the same order. Returns
+/// (vocab, merges, pieces cut, pieces).
+#[pyfunction]
+#[pyo3(signature = (counts, vocab_size, letters = None, gold = None, morfessor = None, *, min_frequency = 2,
+                    max_token_length = None, special_tokens = Vec::new(), num_threads = 0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn train_morph_bpe<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, vocab_size: usize,
+                        letters: Option<FxHashMap<String, String>>, gold: Option<FxHashMap<String, Vec<usize>>>,
+                        morfessor: Option<PyRef<'py, PyMorfessor>>, min_frequency: u64, max_token_length: Option<usize>,
+                        special_tokens: Vec<String>, num_threads: usize)
+                        -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>, usize, usize)> {
+    let letters = letter_table(letters)?;
+    let gold = gold.unwrap_or_default();
+    let model = morfessor.as_ref().map(|m| m.inner.clone());
+    let config = BpeTrainerConfig { vocab_size, min_frequency, max_token_length, special_tokens, num_threads,
+                                    ..BpeTrainerConfig::default() };
+    let trainer = BpeTrainer::new(config).map_err(to_py)?;
+    let (data, cut, total) = with_counts(counts, |wc| {
+        py.allow_threads(|| {
+            let pieces = wc.sorted_items();
+            let bounds = threads(num_threads, || morfessor::segment_pieces(&pieces, &letters, &gold, model.as_deref()))?;
+            let segments = pieces.iter().zip(&bounds).flat_map(|(&(piece, count), cut)| {
+                let whole = [0, piece.len()];
+                let b: &[usize] = if cut.is_empty() { &whole } else { cut };
+                b.windows(2).map(move |w| (&piece[w[0]..w[1]], count)).collect::<Vec<_>>()
+            });
+            let data = trainer.train_words(segments, &mut |_| {}).map_err(to_py)?;
+            let cut = bounds.iter().filter(|b| b.len() > 2).count();
+            Ok((data, cut, pieces.len()))
+        })
+    })?;
+    let vocab = PyList::new(py, data.vocab.iter().map(|v| PyBytes::new(py, v)))?;
+    Ok((vocab, data.merges, cut, total))
 }
 
 /// Python's cyclic garbage collector switched off until dropped (if it was on).
@@ -235,5 +273,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(morph_chars, m)?)?;
     m.add_function(wrap_pyfunction!(letter_run_counts, m)?)?;
     m.add_function(wrap_pyfunction!(morph_segment, m)?)?;
+    m.add_function(wrap_pyfunction!(train_morph_bpe, m)?)?;
     Ok(())
 }

@@ -188,12 +188,9 @@ def _letter_run_counts(counts, num_threads: int = 0) -> dict[str, int]:
     return _core.letter_run_counts(counts, _letter_table(counts, num_threads), num_threads=num_threads)
 
 
-def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], int]]:
-    """Word counts -> (segments, count) for the trainer, each word cut by gold or Morfessor boundaries.
-
-    Equal to ``segment_piece`` on every piece that is valid UTF-8 (others stay whole), with gold looked
-    up first and Morfessor's Viterbi cuts otherwise; most frequent first.
-    """
+def _segmenter(counts, config: MorphBpeConfig) -> tuple[dict[str, str], dict[str, list[int]], object]:
+    """What the Rust cutter needs: the non-ASCII letters, the gold cuts of the corpus's gold words and the
+    Morfessor model (None when off)."""
     from tokensmith import _core
 
     threads = config.num_threads
@@ -208,7 +205,19 @@ def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], 
         if config.morfessor:
             unsup = train_morfessor(runs, max_words=config.morfessor_words, epochs=config.morfessor_epochs,
                                     seed=config.seed)
-    return _core.morph_segment(counts, letters, gold_cuts, unsup, num_threads=threads)
+    return letters, gold_cuts, unsup
+
+
+def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], int]]:
+    """Word counts -> (segments, count) for the trainer, each word cut by gold or Morfessor boundaries.
+
+    Equal to ``segment_piece`` on every piece that is valid UTF-8 (others stay whole), with gold looked
+    up first and Morfessor's Viterbi cuts otherwise; most frequent first.
+    """
+    from tokensmith import _core
+
+    letters, gold_cuts, unsup = _segmenter(counts, config)
+    return _core.morph_segment(counts, letters, gold_cuts, unsup, num_threads=config.num_threads)
 
 
 @register("morphbpe", config=MorphBpeConfig)
@@ -216,9 +225,17 @@ def train_morphbpe(corpus: "Corpus", config: MorphBpeConfig) -> "Tokenizer":
     """MorphBPE: BPE whose training merges never cross gold or Morfessor morpheme boundaries."""
     from tokensmith import _core
 
-    words = segmented_counts(count_words(corpus, config), config)
-    vocab, merges = _core.train_bpe(
-        words, config.vocab_size, min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-        special_tokens=list(config.special_tokens), progress=progress_mode(config), num_threads=config.num_threads)
-    cut = sum(1 for segs, _ in words if len(segs) > 1)
-    return build_tokenizer(vocab, merges, config, extra={"segmented_words": cut, "words": len(words)})
+    counts = count_words(corpus, config)
+    progress = progress_mode(config)
+    options = dict(min_frequency=config.min_frequency, max_token_length=config.max_token_length,
+                   special_tokens=list(config.special_tokens))
+    if progress == "none":  # cut and train in one Rust call: the same merges, no segment list in Python
+        letters, gold_cuts, unsup = _segmenter(counts, config)
+        vocab, merges, cut, total = _core.train_morph_bpe(counts, config.vocab_size, letters, gold_cuts, unsup,
+                                                          num_threads=config.num_threads, **options)
+    else:
+        words = segmented_counts(counts, config)
+        vocab, merges = _core.train_bpe(words, config.vocab_size, progress=progress, num_threads=config.num_threads,
+                                        **options)
+        cut, total = sum(1 for segs, _ in words if len(segs) > 1), len(words)
+    return build_tokenizer(vocab, merges, config, extra={"segmented_words": cut, "words": total})
