@@ -89,7 +89,7 @@ def main() -> int:
         "picky (τ=0.9)": dict(method="picky", threshold=0.9),
         "superbpe (t=0.9V)": dict(method="superbpe"),
         "morphbpe (gold only)": dict(method="morphbpe", segmentations=gold, morfessor=False),
-        "morphbpe (gold + Morfessor 8k words)": dict(method="morphbpe", segmentations=gold),
+        "morphbpe (gold + Morfessor 10k words)": dict(method="morphbpe", segmentations=gold),
         "chars (max 3 bytes)": dict(method="chars"),
         "domain (KL3M recipe)": dict(method="domain"),
     }

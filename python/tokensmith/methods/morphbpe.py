@@ -54,7 +54,7 @@ class MorphBpeConfig(BpeConfig):
     """Column of the TSV files holding the space-separated morphemes."""
     morfessor: bool = True
     """Segment words without gold with a Morfessor Baseline model trained on the corpus."""
-    morfessor_words: int = 8000
+    morfessor_words: int = 10000
     """Train Morfessor on this many of the most frequent corpus words (case-folded letter runs)."""
     morfessor_epochs: int = 2
     """Morfessor batch-training epochs, a cap (it stops earlier when converged; the third epoch lowers the
