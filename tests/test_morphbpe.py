@@ -3,6 +3,7 @@ ordinary BPE export (stock tokenizers, CLI)."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 import tokensmith
 from tokensmith import _core
-from tokensmith.methods.morphbpe import MorphBpeConfig, segment_piece, segmented_counts, surface_cuts
+from tokensmith.methods.morphbpe import (_LETTERS, MorphBpeConfig, _letter_table, read_morphemes, segment_piece,
+                                        segmented_counts, surface_cuts, train_morfessor)
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +111,6 @@ def test_encoding_is_plain_bpe_and_exports(morph, tmp_path, lines):
 
 
 # --- The Rust segmenter (`_core.morph_segment`, `_core.Morfessor`) against the Python reference. ---
-
-import random
-import re
-
-from tokensmith.methods.morphbpe import _LETTERS, _letter_table, read_morphemes, train_morfessor
 
 # Letters, digits, punctuation, spaces and non-ASCII: case folds that change length (ß, İ, ﬁ), final
 # sigma, Cherokee (folds to upper case), non-decimal numerics that count as letters (², ½, Ⅻ), CJK,
