@@ -3,11 +3,12 @@
 //! of morphs found by minimising a two-part MAP code length, corpus cost + lexicon cost.
 //!
 //! The cost terms are Morfessor 2.0's `BaselineModel` (corpus weight 1):
-//! - corpus: `(N ln N - B ln B - Σ_m c_m ln c_m) + ln C(N - 1, M - 1)` for N morph tokens + B word
-//!   tokens (the word boundaries), M morph types, `c_m` the morph counts; the binomial term codes the
-//!   frequency distribution.
-//! - lexicon: the morph strings as atom (character) sequences, one end mark per morph, the same
-//!   shape over atom counts, minus `ln M!` (the lexicon's order does not matter).
+//! - corpus: `(T ln T - B ln B - Σ_m c_m ln c_m) + ln C(N - 1, M - 1)` with N morph tokens, B word
+//!   tokens (the word boundaries), T = N + B, M morph types, `c_m` the morph counts; the binomial term
+//!   codes the frequency distribution.
+//! - lexicon: the morph strings as atom (character) sequences with one end mark per morph, the same
+//!   shape over atom counts (`ln C(T' - 1, A)` for T' atoms + ends and A atom types), minus `ln M!`
+//!   (the lexicon's order does not matter).
 //!
 //! Training is Morfessor's recursive batch algorithm: every epoch visits the training words in a
 //! seeded random order and re-splits each one top-down, keeping a binary split (or no split) only if
@@ -18,9 +19,14 @@
 //! The second half of the file is MorphBPE's use of it: cutting pretokenized pieces inside their
 //! letter runs at gold or Morfessor boundaries (see `python/tokensmith/methods/morphbpe.py`).
 //!
-//! Performance notes: the cost is kept as running sums (`Σ c ln c`, token and type counts), so trying
-//! a split is four count updates and an O(1) cost; `x ln x` and `ln x!` come from tables that grow on
-//! demand. Nodes are keyed by the substring itself (`&str` lookups, an allocation only for new nodes).
+//! Performance notes (about 60x Morfessor 2.0 on 5,000 words): the cost is kept as running sums
+//! (`Σ c ln c`, token and type counts), and trying a split changes no map: two lookups, copies of the
+//! sums, and the atom part from prefix/suffix deltas computed once per construction (adding atoms
+//! commutes), then an O(1) cost from `x ln x` and `ln x!` tables that grow on demand. Only a virtual
+//! or repeated part goes through `modify` and back. Viterbi walks a trie of the morphs (one step per
+//! substring, no string hashing) with the logarithms it needs precomputed. Tried and dropped: inline
+//! short keys (no faster), a shared table of distinct runs for cutting pieces (slower than Viterbi per
+//! occurrence).
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
