@@ -252,15 +252,20 @@ class Corpus:
 
     def _decode_lines(self, path: Path, block: bytes, lineno: int, stats: CorpusStats) -> Iterator[str]:
         for number, raw in enumerate(block.split(b"\n"), lineno):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if self.strict:
-                    raise CorpusError(f"{path}:{number}: invalid UTF-8 at byte {exc.start}; fix the "
-                                      "file or drop --strict to skip such lines") from None
-                stats.invalid_utf8_lines += 1
-                continue
-            yield line.rstrip("\r")
+            line = self._decode_line(path, number, raw, stats)
+            if line is not None:
+                yield line.rstrip("\r")
+
+    def _decode_line(self, path: Path, lineno: int, raw: bytes, stats: CorpusStats) -> str | None:
+        """A line as text; None (counted) if it is not UTF-8, or a ``CorpusError`` with ``strict``."""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.strict:
+                raise CorpusError(f"{path}:{lineno}: invalid UTF-8 at byte {exc.start}; fix the "
+                                  "file or drop --strict to skip such lines") from None
+            stats.invalid_utf8_lines += 1
+            return None
 
     def _read_file(self, path: Path, stats: CorpusStats) -> Iterator[str]:
         """A .jsonl file's ``text_field`` per record, or (``whole_files``) a text file as one document."""
@@ -272,15 +277,8 @@ class Corpus:
                 if b"\0" in raw:
                     raise CorpusError(f"{path} looks like a binary file (NUL byte on line {lineno}); "
                                       "pass text files only")
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    if self.strict:
-                        raise CorpusError(f"{path}:{lineno}: invalid UTF-8 at byte {exc.start}; fix the "
-                                          "file or drop --strict to skip such lines") from None
-                    stats.invalid_utf8_lines += 1
-                    continue
-                if line.strip():
+                line = self._decode_line(path, lineno, raw, stats)
+                if line is not None and line.strip():
                     yield _jsonl_text(path, lineno, line.rstrip("\r\n"), self.text_field)
 
     def _whole_file(self, path: Path, handle: IO[bytes], stats: CorpusStats) -> Iterator[str]:

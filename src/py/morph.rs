@@ -13,7 +13,8 @@ use crate::model::bpe::with_threads;
 use crate::py::errors::to_py;
 use crate::py::pretok::PyWordCounts;
 use crate::train::bpe::{BpeTrainer, BpeTrainerConfig};
-use crate::train::morfessor::{self, LetterTable, Morfessor, MorfessorConfig};
+use crate::train::morfessor::{Morfessor, MorfessorConfig};
+use crate::train::morph_cut::{self, LetterTable};
 
 fn config_error(msg: String) -> PyErr {
     to_py(crate::error::CoreError::Config(msg))
@@ -61,7 +62,7 @@ fn threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> PyResult<T> {
 fn morph_chars(py: Python<'_>, counts: &Bound<'_, PyAny>, num_threads: usize) -> PyResult<Vec<char>> {
     with_counts(counts, |wc| {
         let pieces: Vec<(&[u8], u64)> = wc.iter().collect();
-        py.allow_threads(|| threads(num_threads, || morfessor::non_ascii_chars(&pieces)))
+        py.allow_threads(|| threads(num_threads, || morph_cut::non_ascii_chars(&pieces)))
     })
 }
 
@@ -74,7 +75,7 @@ fn letter_run_counts<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, letters: 
     let letters = letter_table(letters)?;
     let runs = with_counts(counts, |wc| {
         let pieces: Vec<(&[u8], u64)> = wc.iter().collect();
-        py.allow_threads(|| threads(num_threads, || morfessor::letter_run_counts(&pieces, &letters)))
+        py.allow_threads(|| threads(num_threads, || morph_cut::letter_run_counts(&pieces, &letters)))
     })?;
     let dict = PyDict::new(py);
     for (run, count) in runs {
@@ -97,7 +98,7 @@ fn morph_segment<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, letters: Opti
     with_counts(counts, |wc| {
         let pieces = wc.sorted_items();
         let bounds = py.allow_threads(|| {
-            threads(num_threads, || morfessor::segment_pieces(&pieces, &letters, &gold, model.as_deref()))
+            threads(num_threads, || morph_cut::segment_pieces(&pieces, &letters, &gold, model.as_deref()))
         })?;
         // Tens of thousands of new lists: the cyclic GC would traverse them again and again (half the time).
         let _paused = GcPause::new(py)?;
@@ -136,7 +137,7 @@ fn train_morph_bpe<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, vocab_size:
     let (data, cut, total) = with_counts(counts, |wc| {
         py.allow_threads(|| {
             let pieces = wc.sorted_items();
-            let bounds = threads(num_threads, || morfessor::segment_pieces(&pieces, &letters, &gold, model.as_deref()))?;
+            let bounds = threads(num_threads, || morph_cut::segment_pieces(&pieces, &letters, &gold, model.as_deref()))?;
             let segments = pieces.iter().zip(&bounds).flat_map(|(&(piece, count), cut)| {
                 let whole = [0, piece.len()];
                 let b: &[usize] = if cut.is_empty() { &whole } else { cut };
