@@ -19,19 +19,14 @@ use crate::error::{CoreError, Result};
 pub const NORMALIZATIONS: &[&str] = &["none", "nfc", "nfkc", "lowercase", "nfkc_lowercase"];
 
 /// One normalization form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Normalizer {
+    #[default]
     None,
     Nfc,
     Nfkc,
     Lowercase,
     NfkcLowercase,
-}
-
-impl Default for Normalizer {
-    fn default() -> Self {
-        Normalizer::None
-    }
 }
 
 impl Normalizer {

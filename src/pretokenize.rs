@@ -805,7 +805,7 @@ fn emit_number<F: FnMut(usize, usize)>(t: &Text, i: usize, f: &mut F) -> usize {
     if all_digits {
         // Pieces of chars % 3 (when not 0), then groups of three.
         let mut start = i;
-        let mut group = if chars % 3 == 0 { 3 } else { chars % 3 };
+        let mut group = if chars.is_multiple_of(3) { 3 } else { chars % 3 };
         while start < end {
             let mut stop = start;
             for _ in 0..group {
@@ -838,7 +838,7 @@ fn emit_mixed_number<F: FnMut(usize, usize)>(t: &Text, i: usize, end: usize, f: 
     let mut piece_start = i;
     for j in 1..starts.len() {
         let d = digits_from[j];
-        if d >= 3 && d % 3 == 0 {
+        if d >= 3 && d.is_multiple_of(3) {
             f(piece_start, starts[j].0);
             piece_start = starts[j].0;
         }

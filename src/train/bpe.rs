@@ -439,7 +439,7 @@ impl State {
         };
         // One cache per thread's chunk (rayon's map_init would start a cache per split).
         let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
-        let parts: Vec<Vec<Vec<u32>>> = pieces.par_chunks(chunk).map(|c| encode_chunk(c)).collect();
+        let parts: Vec<Vec<Vec<u32>>> = pieces.par_chunks(chunk).map(encode_chunk).collect();
         parts.into_iter().flatten().collect()
     }
 
@@ -495,7 +495,7 @@ impl State {
     /// `count_pairs` sorting packed occurrences (`packed`, when ids and word indices fit) or tuples.
     fn count_pairs_as(&mut self, packed: bool, min_count: u64, keep: usize) {
         self.floor = if packed {
-            let occurrences = self.occurrences(|a, b, i| PackedOccurrence::new(a, b, i));
+            let occurrences = self.occurrences(PackedOccurrence::new);
             self.index_occurrences(occurrences, min_count, keep).1
         } else {
             let occurrences = self.occurrences(|a, b, i| (pack(a, b), i));

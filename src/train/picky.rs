@@ -161,7 +161,7 @@ impl PickyTrainer {
     }
 
     fn allowed(&self, token: &[u8]) -> bool {
-        self.config.bpe.max_token_length.map_or(true, |m| token.len() <= m)
+        self.config.bpe.max_token_length.is_none_or(|m| token.len() <= m)
     }
 
     fn merge_loop(&self, state: &mut State, progress: &mut dyn FnMut(Progress)) {
