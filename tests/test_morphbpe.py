@@ -3,6 +3,7 @@ ordinary BPE export (stock tokenizers, CLI)."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 
 import tokensmith
 from tokensmith import _core
+from tokensmith.corpus import Corpus
+from tokensmith.methods.bpe import count_words
 from tokensmith.methods.morphbpe import (_LETTERS, MorphBpeConfig, _letter_table, read_morphemes, segment_piece,
                                         segmented_counts, surface_cuts, train_morfessor)
 
@@ -236,12 +239,17 @@ def test_morfessor_agrees_with_pypi_morfessor(tiny_data):
     assert abs(ours_f1 - ref_f1) < 0.1, (ours_f1, ref_f1)
 
 
-def test_fused_rust_training_equals_segments_then_train_bpe(lines, gold_file):
-    """progress="none" cuts and trains in one Rust call; with progress shown it goes through the segment list."""
+def test_fused_rust_training_equals_segments_then_train_bpe(lines, gold_file, capfd):
+    """MorphBPE cuts and trains in one Rust call: the same merges as train_bpe on segmented_counts, and
+    progress is reported as train_bpe reports it."""
     kw = dict(method="morphbpe", vocab_size=700, segmentations=[str(gold_file)], morfessor_words=800,
               morfessor_epochs=2)
-    fused = tokensmith.train(lines, progress="none", **kw)
-    listed = tokensmith.train(lines, progress="json", **kw)
-    assert fused.merges == listed.merges and fused.vocab == listed.vocab
-    assert fused.config["segmented_words"] == listed.config["segmented_words"] > 1000
-    assert fused.config["words"] == listed.config["words"]
+    fused = tokensmith.train(lines, progress="json", **kw)
+    events = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    assert events[-1] == {"event": "done", "merges_done": len(fused.merges)}
+    config = MorphBpeConfig(vocab_size=700, segmentations=(str(gold_file),), morfessor_words=800, morfessor_epochs=2)
+    words = segmented_counts(count_words(Corpus(lines), config), config)
+    vocab, merges = _core.train_bpe(words, 700, min_frequency=config.min_frequency, progress="none")
+    assert fused.merges == [tuple(m) for m in merges] and fused.vocab == {t: i for i, t in enumerate(vocab)}
+    assert fused.config["segmented_words"] == sum(1 for segs, _ in words if len(segs) > 1) > 1000
+    assert fused.config["words"] == len(words)

@@ -56,7 +56,7 @@ fn bytes_list<'py>(py: Python<'py>, items: &[Vec<u8>]) -> PyResult<Bound<'py, Py
 }
 
 /// Progress sink: a bar or JSON lines on stderr, a Python callable, or nothing.
-enum Reporter {
+pub(crate) enum Reporter {
     None,
     Bar,
     Json,
@@ -64,7 +64,7 @@ enum Reporter {
 }
 
 impl Reporter {
-    fn from_py(progress: &Bound<'_, PyAny>) -> PyResult<Reporter> {
+    pub(crate) fn from_py(progress: &Bound<'_, PyAny>) -> PyResult<Reporter> {
         if progress.is_none() {
             return Ok(Reporter::None);
         }
@@ -82,7 +82,7 @@ impl Reporter {
         Err(config_error("progress must be \"bar\", \"json\", \"none\" or a callable taking a dict".into()))
     }
 
-    fn report(&self, p: Progress) {
+    pub(crate) fn report(&self, p: Progress) {
         let step = (p.merges_total / 200).max(1);
         let last = p.merges_done >= p.merges_total;
         if p.merges_done % step != 0 && !last {
@@ -114,7 +114,7 @@ impl Reporter {
         }
     }
 
-    fn finish(&self, merges_done: usize) {
+    pub(crate) fn finish(&self, merges_done: usize) {
         match self {
             Reporter::Bar => eprintln!(),
             Reporter::Json => eprintln!("{{\"event\": \"done\", \"merges_done\": {merges_done}}}"),

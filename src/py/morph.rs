@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::count::WordCounts;
 use crate::model::bpe::with_threads;
+use crate::py::bpe::Reporter;
 use crate::py::errors::to_py;
 use crate::py::pretok::PyWordCounts;
 use crate::train::bpe::{BpeTrainer, BpeTrainerConfig};
@@ -121,13 +122,17 @@ fn morph_segment<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, letters: Opti
 /// (vocab, merges, pieces cut, pieces).
 #[pyfunction]
 #[pyo3(signature = (counts, vocab_size, letters = None, gold = None, morfessor = None, *, min_frequency = 2,
-                    max_token_length = None, special_tokens = Vec::new(), num_threads = 0))]
+                    max_token_length = None, special_tokens = Vec::new(), progress = None, num_threads = 0))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn train_morph_bpe<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, vocab_size: usize,
                         letters: Option<FxHashMap<String, String>>, gold: Option<FxHashMap<String, Vec<usize>>>,
                         morfessor: Option<PyRef<'py, PyMorfessor>>, min_frequency: u64, max_token_length: Option<usize>,
-                        special_tokens: Vec<String>, num_threads: usize)
+                        special_tokens: Vec<String>, progress: Option<Bound<'py, PyAny>>, num_threads: usize)
                         -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>, usize, usize)> {
+    let reporter = match progress {
+        Some(p) => Reporter::from_py(&p)?,
+        None => Reporter::None,
+    };
     let letters = letter_table(letters)?;
     let gold = gold.unwrap_or_default();
     let model = morfessor.as_ref().map(|m| m.inner.clone());
@@ -143,11 +148,12 @@ fn train_morph_bpe<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, vocab_size:
                 let b: &[usize] = if cut.is_empty() { &whole } else { cut };
                 b.windows(2).map(move |w| (&piece[w[0]..w[1]], count)).collect::<Vec<_>>()
             });
-            let data = trainer.train_words(segments, &mut |_| {}).map_err(to_py)?;
+            let data = trainer.train_words(segments, &mut |p| reporter.report(p)).map_err(to_py)?;
             let cut = bounds.iter().filter(|b| b.len() > 2).count();
             Ok((data, cut, pieces.len()))
         })
     })?;
+    reporter.finish(data.merges.len());
     let vocab = PyList::new(py, data.vocab.iter().map(|v| PyBytes::new(py, v)))?;
     Ok((vocab, data.merges, cut, total))
 }

@@ -408,12 +408,11 @@ impl State {
             let mut line: Vec<u32> = Vec::new();
             let mut encode_part = |part: &'a [u8], line: &mut Vec<u32>| {
                 let add = |arena: &mut Vec<u32>| {
-                    let start = arena.len();
-                    arena.extend(part.iter().map(|&b| byte_id[b as usize]));
-                    let mut ids = arena.split_off(start);
+                    let mut ids: Vec<u32> = part.iter().map(|&b| byte_id[b as usize]).collect();
                     merge_units(&table, &mut ids);
+                    let start = arena.len() as u32;
                     arena.extend_from_slice(&ids);
-                    (start as u32, ids.len() as u32)
+                    (start, ids.len() as u32)
                 };
                 let (start, len) = match short_key(part) {
                     Some(key) => *short.entry(key).or_insert_with(|| add(&mut arena)),
@@ -421,7 +420,7 @@ impl State {
                 };
                 line.extend_from_slice(&arena[start as usize..(start + len) as usize]);
             };
-            let words: Vec<Vec<u32>> = chunk
+            chunk
                 .iter()
                 .map(|&(piece, _)| {
                     line.clear();
@@ -434,8 +433,7 @@ impl State {
                     }
                     line.clone()
                 })
-                .collect();
-            words
+                .collect::<Vec<Vec<u32>>>()
         };
         // One cache per thread's chunk (rayon's map_init would start a cache per split).
         let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);

@@ -181,13 +181,6 @@ def _letter_table(counts, num_threads: int = 0) -> dict[str, str]:
     return {ch: ch.casefold() for ch in _core.morph_chars(counts, num_threads=num_threads) if _LETTERS.fullmatch(ch)}
 
 
-def _letter_run_counts(counts, num_threads: int = 0) -> dict[str, int]:
-    """Case-folded letter run -> summed count of the pieces holding it."""
-    from tokensmith import _core
-
-    return _core.letter_run_counts(counts, _letter_table(counts, num_threads), num_threads=num_threads)
-
-
 def _segmenter(counts, config: MorphBpeConfig) -> tuple[dict[str, str], dict[str, list[int]], object]:
     """What the Rust cutter needs: the non-ASCII letters, the gold cuts of the corpus's gold words and the
     Morfessor model (None when off)."""
@@ -226,16 +219,10 @@ def train_morphbpe(corpus: "Corpus", config: MorphBpeConfig) -> "Tokenizer":
     from tokensmith import _core
 
     counts = count_words(corpus, config)
-    progress = progress_mode(config)
-    options = dict(min_frequency=config.min_frequency, max_token_length=config.max_token_length,
-                   special_tokens=list(config.special_tokens))
-    if progress == "none":  # cut and train in one Rust call: the same merges, no segment list in Python
-        letters, gold_cuts, unsup = _segmenter(counts, config)
-        vocab, merges, cut, total = _core.train_morph_bpe(counts, config.vocab_size, letters, gold_cuts, unsup,
-                                                          num_threads=config.num_threads, **options)
-    else:
-        words = segmented_counts(counts, config)
-        vocab, merges = _core.train_bpe(words, config.vocab_size, progress=progress, num_threads=config.num_threads,
-                                        **options)
-        cut, total = sum(1 for segs, _ in words if len(segs) > 1), len(words)
+    letters, gold_cuts, unsup = _segmenter(counts, config)
+    # Cut and train in one Rust call: the same merges as train_bpe(segmented_counts(...)), no segment list in Python.
+    vocab, merges, cut, total = _core.train_morph_bpe(
+        counts, config.vocab_size, letters, gold_cuts, unsup, min_frequency=config.min_frequency,
+        max_token_length=config.max_token_length, special_tokens=list(config.special_tokens),
+        progress=progress_mode(config), num_threads=config.num_threads)
     return build_tokenizer(vocab, merges, config, extra={"segmented_words": cut, "words": total})
