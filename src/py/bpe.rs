@@ -7,6 +7,7 @@ use crate::pretokenize::Pretokenizer;
 use crate::py::errors::to_py;
 use crate::py::pretok::PyWordCounts;
 use crate::train::bpe::{BpeTrainer, BpeTrainerConfig, Progress};
+use crate::train::superbpe::SuperBpeTrainer;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -166,6 +167,45 @@ fn train_bpe<'py>(
     .map_err(to_py)?;
     reporter.finish(data.merges.len());
     Ok((bytes_list(py, &data.vocab)?, data.merges))
+}
+
+/// SuperBPE's two stages in one call (`crate::train::superbpe`): stage 1 on `counts1` (words of
+/// `stage1_pattern`) to `transition`, stage 2 on `counts2` (lines) to `vocab_size`.
+/// Returns (vocab: list[bytes], merges: list[(int, int)], stage-1 merge count).
+#[pyfunction]
+#[pyo3(signature = (counts1, counts2, vocab_size, transition, stage1_pattern, *, min_frequency = 2,
+                    max_token_length = None, special_tokens = Vec::new(), progress = None, num_threads = 0,
+                    max_words_per_token = None, forbid_colon_space = false))]
+#[allow(clippy::too_many_arguments)]
+fn train_superbpe<'py>(
+    py: Python<'py>,
+    counts1: &Bound<'py, PyWordCounts>,
+    counts2: &Bound<'py, PyWordCounts>,
+    vocab_size: usize,
+    transition: usize,
+    stage1_pattern: &str,
+    min_frequency: u64,
+    max_token_length: Option<usize>,
+    special_tokens: Vec<String>,
+    progress: Option<Bound<'py, PyAny>>,
+    num_threads: usize,
+    max_words_per_token: Option<usize>,
+    forbid_colon_space: bool,
+) -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>, usize)> {
+    let config = BpeTrainerConfig {
+        vocab_size, min_frequency, max_token_length, special_tokens, max_words_per_token, forbid_colon_space,
+        num_threads, initial_merges: Vec::new(),
+    };
+    let trainer = SuperBpeTrainer::new(config, transition, stage1_pattern).map_err(to_py)?;
+    let reporter = match progress {
+        Some(p) => Reporter::from_py(&p)?,
+        None => Reporter::None,
+    };
+    let (c1, c2) = (counts1.borrow(), counts2.borrow());
+    let (words, lines) = (&c1.inner, &c2.inner);
+    let model = py.allow_threads(|| trainer.train(words, lines, &mut |p| reporter.report(p))).map_err(to_py)?;
+    reporter.finish(model.data.merges.len());
+    Ok((bytes_list(py, &model.data.vocab)?, model.data.merges, model.stage1_merges))
 }
 
 /// Constructor arguments, kept for pickling (`__getnewargs_ex__`).
@@ -425,6 +465,7 @@ impl PyBpeModel {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train_bpe, m)?)?;
+    m.add_function(wrap_pyfunction!(train_superbpe, m)?)?;
     m.add_class::<PyBpeModel>()?;
     Ok(())
 }

@@ -192,14 +192,46 @@ impl BpeTrainer {
 
     /// Train on distinct, non-empty pieces with positive counts.
     fn train_pieces(&self, pieces: Vec<(&[u8], u64)>, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
+        let state = self.run(progress, |state, inherited, min_count, keep| {
+            state.start_words(&pieces, inherited, min_count, keep)
+        })?;
+        Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
+    }
+
+    /// Train on distinct, non-empty pieces with positive counts; also return each piece's final
+    /// encoding (`words[i]` encodes `pieces[i]` with every merge; SuperBPE's stage 2 starts from them).
+    pub(crate) fn train_pieces_encoded(&self, pieces: &[(&[u8], u64)], progress: &mut dyn FnMut(Progress))
+        -> Result<(BpeModelData, Vec<Vec<u32>>)> {
+        let state = self.run(progress, |state, inherited, min_count, keep| {
+            state.start_words(pieces, inherited, min_count, keep)
+        })?;
+        Ok((BpeModelData { vocab: state.vocab, merges: state.merges }, state.words))
+    }
+
+    /// Train on words already encoded with the config's initial merges (each of which must make a new
+    /// token; see `InheritedMerges`), `counts[i]` times each.
+    pub(crate) fn train_encoded(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, progress: &mut dyn FnMut(Progress))
+        -> Result<BpeModelData> {
+        let state = self.run(progress, |state, _, min_count, keep| {
+            state.words = words;
+            state.counts = counts;
+            state.count_pairs(min_count, keep);
+        })?;
+        Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
+    }
+
+    /// Register the initial merges, let `start` set the words and index their pairs (on the
+    /// trainer's threads), then merge up to `vocab_size`.
+    fn run(&self, progress: &mut dyn FnMut(Progress),
+           start: impl FnOnce(&mut State, &[(Pair, u32)], u64, usize) + Send) -> Result<State> {
         let mut state = self.alphabet_state();
         let inherited = self.register_initial_merges(&mut state)?;
         let min_count = self.config.min_frequency;
         state.pool = thread_pool(self.config.num_threads)?;
         let keep = index_size(self.config.vocab_size.saturating_sub(state.vocab.len()));
-        state.in_pool(|state| state.start_words(&pieces, &inherited, min_count, keep));
+        state.in_pool(|state| start(state, &inherited, min_count, keep));
         self.merge_loop(&mut state, progress);
-        Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
+        Ok(state)
     }
 
     /// The state before any word: specials, then the 256 bytes in GPT-2 alphabet order.
@@ -316,7 +348,7 @@ impl BpeTrainer {
 }
 
 /// Run `f` on `pool` (None: rayon's global pool).
-fn install<R: Send>(pool: &Option<Arc<rayon::ThreadPool>>, f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn install<R: Send>(pool: &Option<Arc<rayon::ThreadPool>>, f: impl FnOnce() -> R + Send) -> R {
     match pool {
         Some(pool) => pool.install(f),
         None => f(),
@@ -369,7 +401,8 @@ impl State {
             }
             return;
         }
-        self.words = self.encode_pieces(pieces, inherited);
+        let merges = InheritedMerges::new(&self.vocab, self.byte_ids(), inherited);
+        self.words = encode_pieces(pieces, &merges);
         self.count_pairs(min_count, keep);
     }
 
@@ -380,65 +413,6 @@ impl State {
             byte_id[b as usize] = self.ids[&[b][..]];
         }
         byte_id
-    }
-
-    /// Encode every piece with the inherited merges as ranks.
-    ///
-    /// A piece is cut where its two adjacent bytes never occur next to each other inside an inherited
-    /// token: no merge can cross such a cut (it would make a token holding those two bytes), so the
-    /// parts encode independently, and each distinct part is encoded once per thread. For SuperBPE's
-    /// stage 2 the parts are roughly stage 1's words, so this costs about one cache look-up per word.
-    fn encode_pieces<'a>(&self, pieces: &[(&'a [u8], u64)], inherited: &[(Pair, u32)]) -> Vec<Vec<u32>> {
-        let mut table = MergeTable::new();
-        let mut inside = vec![false; 1 << 16];
-        for (rank, &((a, b), new_id)) in inherited.iter().enumerate() {
-            table.insert(a, b, rank as u32, new_id);
-            for w in self.vocab[new_id as usize].windows(2) {
-                inside[(w[0] as usize) << 8 | w[1] as usize] = true;
-            }
-        }
-        let byte_id = self.byte_ids();
-        // Per thread: each distinct part's ids live in one arena, found by (start, len).
-        let encode_chunk = |chunk: &[(&'a [u8], u64)]| {
-            // Short parts (most) are keyed by their bytes packed in a u128: no look-up reads the
-            // line where the part was first seen.
-            let mut short: FxHashMap<u128, (u32, u32)> = FxHashMap::default();
-            let mut long: FxHashMap<&'a [u8], (u32, u32)> = FxHashMap::default();
-            let mut arena: Vec<u32> = Vec::new();
-            let mut line: Vec<u32> = Vec::new();
-            let mut encode_part = |part: &'a [u8], line: &mut Vec<u32>| {
-                let add = |arena: &mut Vec<u32>| {
-                    let mut ids: Vec<u32> = part.iter().map(|&b| byte_id[b as usize]).collect();
-                    merge_units(&table, &mut ids);
-                    let start = arena.len() as u32;
-                    arena.extend_from_slice(&ids);
-                    (start, ids.len() as u32)
-                };
-                let (start, len) = match short_key(part) {
-                    Some(key) => *short.entry(key).or_insert_with(|| add(&mut arena)),
-                    None => *long.entry(part).or_insert_with(|| add(&mut arena)),
-                };
-                line.extend_from_slice(&arena[start as usize..(start + len) as usize]);
-            };
-            chunk
-                .iter()
-                .map(|&(piece, _)| {
-                    line.clear();
-                    let mut start = 0;
-                    for end in 1..=piece.len() {
-                        if end == piece.len() || !inside[(piece[end - 1] as usize) << 8 | piece[end] as usize] {
-                            encode_part(&piece[start..end], &mut line);
-                            start = end;
-                        }
-                    }
-                    line.clone()
-                })
-                .collect::<Vec<Vec<u32>>>()
-        };
-        // One cache per thread's chunk (rayon's map_init would start a cache per split).
-        let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
-        let parts: Vec<Vec<Vec<u32>>> = pieces.par_chunks(chunk).map(encode_chunk).collect();
-        parts.into_iter().flatten().collect()
     }
 
     /// Run `f` on the trainer's threads.
@@ -663,6 +637,108 @@ fn merge_chunk(words: &mut [(u32, Vec<u32>)], counts: &[u64], pair: Pair, new_id
         });
     }
     (delta, new_pairs)
+}
+
+/// Inherited merges as an encoder: byte strings encoded with the merges as ranks (lowest first,
+/// leftmost on a tie), which equals replaying them one by one when every merge makes a new token.
+pub(crate) struct InheritedMerges {
+    table: MergeTable,
+    /// `inside[a << 8 | b]`: some inherited token holds byte `a` followed by byte `b`.
+    inside: Vec<bool>,
+    byte_id: [u32; 256],
+}
+
+impl InheritedMerges {
+    /// `inherited[i]` is merge `i` as (pair, merged id); `vocab` holds every id's bytes.
+    fn new(vocab: &[Vec<u8>], byte_id: [u32; 256], inherited: &[(Pair, u32)]) -> InheritedMerges {
+        let mut table = MergeTable::new();
+        let mut inside = vec![false; 1 << 16];
+        for (rank, &((a, b), new_id)) in inherited.iter().enumerate() {
+            table.insert(a, b, rank as u32, new_id);
+            for w in vocab[new_id as usize].windows(2) {
+                inside[(w[0] as usize) << 8 | w[1] as usize] = true;
+            }
+        }
+        InheritedMerges { table, inside, byte_id }
+    }
+
+    /// The merges of a trained model whose every merge made a new token (ids in merge order after
+    /// the specials and the 256 bytes); None when some merge re-made an existing token.
+    pub(crate) fn of_model(data: &BpeModelData, specials: usize) -> Option<InheritedMerges> {
+        let first_new = specials + 256;
+        if data.vocab.len() != first_new + data.merges.len() {
+            return None;
+        }
+        let mut byte_id = [0u32; 256];
+        for (id, token) in data.vocab.iter().enumerate().skip(specials).take(256) {
+            byte_id[token[0] as usize] = id as u32;
+        }
+        let inherited: Vec<(Pair, u32)> =
+            data.merges.iter().enumerate().map(|(i, &pair)| (pair, (first_new + i) as u32)).collect();
+        Some(InheritedMerges::new(&data.vocab, byte_id, &inherited))
+    }
+
+    /// Whether some inherited token holds `left` followed by `right`. Where none does, no merge can
+    /// join the two bytes, so the text on either side encodes on its own.
+    #[inline]
+    pub(crate) fn spans(&self, left: u8, right: u8) -> bool {
+        self.inside[(left as usize) << 8 | right as usize]
+    }
+
+    /// `bytes` encoded with the merges.
+    pub(crate) fn encode(&self, bytes: &[u8]) -> Vec<u32> {
+        let mut ids: Vec<u32> = bytes.iter().map(|&b| self.byte_id[b as usize]).collect();
+        merge_units(&self.table, &mut ids);
+        ids
+    }
+}
+
+/// Encode every piece with the inherited merges.
+///
+/// A piece is cut where its two adjacent bytes never occur next to each other inside an inherited
+/// token: no merge can cross such a cut (it would make a token holding those two bytes), so the
+/// parts encode independently, and each distinct part is encoded once per thread.
+fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Vec<Vec<u32>> {
+    // Per thread: each distinct part's ids live in one arena, found by (start, len).
+    let encode_chunk = |chunk: &[(&'a [u8], u64)]| {
+        // Short parts (most) are keyed by their bytes packed in a u128: no look-up reads the
+        // line where the part was first seen.
+        let mut short: FxHashMap<u128, (u32, u32)> = FxHashMap::default();
+        let mut long: FxHashMap<&'a [u8], (u32, u32)> = FxHashMap::default();
+        let mut arena: Vec<u32> = Vec::new();
+        let mut line: Vec<u32> = Vec::new();
+        let mut encode_part = |part: &'a [u8], line: &mut Vec<u32>| {
+            let add = |arena: &mut Vec<u32>| {
+                let ids = merges.encode(part);
+                let start = arena.len() as u32;
+                arena.extend_from_slice(&ids);
+                (start, ids.len() as u32)
+            };
+            let (start, len) = match short_key(part) {
+                Some(key) => *short.entry(key).or_insert_with(|| add(&mut arena)),
+                None => *long.entry(part).or_insert_with(|| add(&mut arena)),
+            };
+            line.extend_from_slice(&arena[start as usize..(start + len) as usize]);
+        };
+        chunk
+            .iter()
+            .map(|&(piece, _)| {
+                line.clear();
+                let mut start = 0;
+                for end in 1..=piece.len() {
+                    if end == piece.len() || !merges.spans(piece[end - 1], piece[end]) {
+                        encode_part(&piece[start..end], &mut line);
+                        start = end;
+                    }
+                }
+                line.clone()
+            })
+            .collect::<Vec<Vec<u32>>>()
+    };
+    // One cache per thread's chunk (rayon's map_init would start a cache per split).
+    let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
+    let parts: Vec<Vec<Vec<u32>>> = pieces.par_chunks(chunk).map(encode_chunk).collect();
+    parts.into_iter().flatten().collect()
 }
 
 /// Non-empty pieces with a positive count, repeats added together.

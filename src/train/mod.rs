@@ -3,3 +3,4 @@ pub mod bpe;
 pub mod morfessor;
 pub mod morph_cut;
 pub mod picky;
+pub mod superbpe;

@@ -59,28 +59,29 @@ class SuperBpeConfig(BpeConfig):
         return self.transition if self.transition is not None else max(floor, round(0.9 * self.vocab_size))
 
 
-def _train_bpe(counts, config: SuperBpeConfig, vocab_size: int, **hooks):
+def _train_bpe(counts, config: SuperBpeConfig, vocab_size: int):
     from tokensmith import _core
 
     return _core.train_bpe(counts, vocab_size, min_frequency=config.min_frequency,
                            max_token_length=config.max_token_length, special_tokens=list(config.special_tokens),
-                           progress=progress_mode(config), num_threads=config.num_threads, **hooks)
+                           progress=progress_mode(config), num_threads=config.num_threads)
 
 
 @register("superbpe", config=SuperBpeConfig)
 def train_superbpe(corpus: "Corpus", config: SuperBpeConfig) -> "Tokenizer":
     """SuperBPE: stage-1 subword BPE to t, then stage-2 superword merges to vocab_size."""
+    from tokensmith import _core
+
     t = config.transition_size
     if t >= config.vocab_size:
         vocab1, merges1 = _train_bpe(count_words(corpus, config, pattern=config.pattern), config, t)
         return build_tokenizer(vocab1, merges1, config, pattern=config.pattern,
                                extra={"stage1_merges": len(merges1), "stage2_merges": 0})
     counts1, counts2 = count_words_by_patterns(corpus, config, [config.pattern, STAGE2_PATTERN])
-    vocab1, merges1 = _train_bpe(counts1, config, t)
-    stage1 = len(merges1)
-    del counts1
-    initial = [(vocab1[a], vocab1[b]) for a, b in merges1]
-    vocab, merges = _train_bpe(counts2, config, config.vocab_size, initial_merges=initial,
-                               max_words_per_token=config.max_words, forbid_colon_space=config.forbid_colon_space)
+    vocab, merges, stage1 = _core.train_superbpe(
+        counts1, counts2, config.vocab_size, t, config.pattern, min_frequency=config.min_frequency,
+        max_token_length=config.max_token_length, special_tokens=list(config.special_tokens),
+        progress=progress_mode(config), num_threads=config.num_threads, max_words_per_token=config.max_words,
+        forbid_colon_space=config.forbid_colon_space)
     return build_tokenizer(vocab, merges, config, pattern=STAGE2_PATTERN,
                            extra={"stage1_merges": stage1, "stage2_merges": len(merges) - stage1})
