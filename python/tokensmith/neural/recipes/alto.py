@@ -111,6 +111,7 @@ def train(cfg: ALToConfig, masks: np.ndarray, tc: C.TrainConfig = C.TrainConfig(
     step, no length predictor, no length loss (same model, same steps)."""
     if fixed_length is not None and not 1 <= fixed_length <= cfg.max_tokens:
         raise ConfigError(f"fixed_length must be in 1..{cfg.max_tokens}, got {fixed_length}")
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = ALTo(cfg)
     state = {"step": 0}
     warm = int(warmup_fraction * tc.steps)

@@ -72,6 +72,7 @@ def loss_fn(model: DCHT, x: torch.Tensor) -> torch.Tensor:
 
 
 def train(cfg: DCHTConfig, images, tc: C.TrainConfig = C.TrainConfig()):
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = DCHT(cfg)
     return model, C.train_model(model, (images,), loss_fn, tc)
 

@@ -89,6 +89,7 @@ def loss_fn(model: HiTVideo, v: torch.Tensor) -> torch.Tensor:
 
 
 def train(cfg: HiTVideoConfig, videos, tc: C.TrainConfig = C.TrainConfig()):
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = HiTVideo(cfg)
     return model, C.train_model(model, (videos,), loss_fn, tc)
 

@@ -114,6 +114,7 @@ def train(cfg: I2WorldConfig, sequences: np.ndarray, tc: C.TrainConfig = C.Train
     """sequences (N, T, X, Y, Z): every consecutive pair (t−1, t) is a training example."""
     seq = torch.as_tensor(sequences)
     prev, cur = seq[:, :-1].flatten(0, 1), seq[:, 1:].flatten(0, 1)
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = I2World(cfg)
     return model, C.train_model(model, (cur, prev), loss_fn, tc)
 

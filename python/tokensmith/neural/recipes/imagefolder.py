@@ -95,6 +95,7 @@ def loss_fn(model: ImageFolder, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 
 
 def train(cfg: ImageFolderConfig, images, labels, tc: C.TrainConfig = C.TrainConfig()):
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = ImageFolder(cfg)
     return model, C.train_model(model, (images, labels), loss_fn, tc)
 

@@ -86,6 +86,7 @@ def loss_fn(model: LongCatCodec, spec):
 
 
 def train(cfg: LongCatConfig, spec, tc: C.TrainConfig = C.TrainConfig()):
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = LongCatCodec(cfg)
     return model, C.train_model(model, (spec,), loss_fn, tc)
 

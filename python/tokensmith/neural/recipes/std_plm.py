@@ -95,6 +95,7 @@ def loss_fn(model: STDPLM, x, m, y):
 
 def train(cfg: STDPLMConfig, graph: dict, tc: C.TrainConfig = C.TrainConfig()):
     """graph: the dict of `data.graph_diffusion` (series, adjacency, mask)."""
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = STDPLM(cfg)
     model.set_graph(graph["adjacency"])
     x, m, y = windows(graph["series"], graph["mask"], cfg.window, cfg.horizon)

@@ -101,6 +101,7 @@ def loss_fn(model: TaDiCodec, spec, ph):
 
 
 def train(cfg: TaDiCodecConfig, spec, ph, tc: C.TrainConfig = C.TrainConfig()):
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = TaDiCodec(cfg)
     return model, C.train_model(model, (spec, ph), loss_fn, tc)
 

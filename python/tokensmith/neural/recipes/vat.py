@@ -100,6 +100,7 @@ def loss_fn(model: VAT, pts):
 
 
 def train(cfg: VATConfig, points, tc: C.TrainConfig = C.TrainConfig()):
+    C.seed_everything(tc.seed)  # weights from the seed, not from torch's global RNG state
     model = VAT(cfg)
     return model, C.train_model(model, (points,), loss_fn, tc)
 
