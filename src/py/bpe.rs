@@ -170,7 +170,8 @@ fn train_bpe<'py>(
 }
 
 /// SuperBPE's two stages in one call (`crate::train::superbpe`): stage 1 on `counts1` (words of
-/// `stage1_pattern`) to `transition`, stage 2 on `counts2` (lines) to `vocab_size`.
+/// `stage1_pattern`; None: counted from the lines) to `transition`, stage 2 on `counts2` (lines) to
+/// `vocab_size`.
 /// Returns (vocab: list[bytes], merges: list[(int, int)], stage-1 merge count).
 #[pyfunction]
 #[pyo3(signature = (counts1, counts2, vocab_size, transition, stage1_pattern, *, min_frequency = 2,
@@ -179,7 +180,7 @@ fn train_bpe<'py>(
 #[allow(clippy::too_many_arguments)]
 fn train_superbpe<'py>(
     py: Python<'py>,
-    counts1: &Bound<'py, PyWordCounts>,
+    counts1: Option<&Bound<'py, PyWordCounts>>,
     counts2: &Bound<'py, PyWordCounts>,
     vocab_size: usize,
     transition: usize,
@@ -201,8 +202,9 @@ fn train_superbpe<'py>(
         Some(p) => Reporter::from_py(&p)?,
         None => Reporter::None,
     };
-    let (c1, c2) = (counts1.borrow(), counts2.borrow());
-    let (words, lines) = (&c1.inner, &c2.inner);
+    let c1 = counts1.map(|c| c.borrow());
+    let c2 = counts2.borrow();
+    let (words, lines) = (c1.as_ref().map(|c| &c.inner), &c2.inner);
     let model = py.allow_threads(|| trainer.train(words, lines, &mut |p| reporter.report(p))).map_err(to_py)?;
     reporter.finish(model.data.merges.len());
     Ok((bytes_list(py, &model.data.vocab)?, model.data.merges, model.stage1_merges))

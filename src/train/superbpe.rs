@@ -52,8 +52,11 @@ impl SuperBpeTrainer {
         Ok(SuperBpeTrainer { config, transition, stage1_pattern: Pretokenizer::new(stage1_pattern)? })
     }
 
-    /// Train stage 1 on `counts1` (words) and stage 2 on `counts2` (lines); `progress` hears each stage.
-    pub fn train(&self, counts1: &WordCounts, counts2: &WordCounts, progress: &mut dyn FnMut(Progress))
+    /// Train stage 1 on the words and stage 2 on `counts2` (lines); `progress` hears each stage.
+    /// The words are `counts1` when given; otherwise they are counted from the lines, which gives the
+    /// same counts when every stage-1 pretoken lies inside one stage-2 piece (true of
+    /// `superbpe_stage1`, whose pretokens never mix digits with other characters).
+    pub fn train(&self, counts1: Option<&WordCounts>, counts2: &WordCounts, progress: &mut dyn FnMut(Progress))
         -> Result<SuperBpeModel> {
         let stage1 = BpeTrainer::new(BpeTrainerConfig {
             vocab_size: self.transition.min(self.config.vocab_size),
@@ -62,14 +65,24 @@ impl SuperBpeTrainer {
             initial_merges: Vec::new(),
             ..self.config.clone()
         })?;
-        let words = usable(counts1);
         let lines = usable(counts2);
         let pool = thread_pool(self.config.num_threads)?;
-        let (trained, items) = std::thread::scope(|scope| {
-            let cutting = scope.spawn(|| install(&pool, || self.line_items(&lines, &words)));
-            let trained = stage1.train_pieces_encoded(&words, progress);
-            (trained, cutting.join().expect("cutting lines into stage-1 words panicked"))
-        });
+        let (trained, words, items) = match counts1 {
+            Some(counts1) => {
+                let words = usable(counts1);
+                let (trained, items) = std::thread::scope(|scope| {
+                    let cutting = scope.spawn(|| install(&pool, || self.line_items(&lines, &words)));
+                    let trained = stage1.train_pieces_encoded(&words, progress);
+                    (trained, cutting.join().expect("cutting lines into stage-1 words panicked"))
+                });
+                (trained, words, items)
+            }
+            None => {
+                let (words, items) = install(&pool, || self.words_of_lines(&lines));
+                (stage1.train_pieces_encoded(&words, progress), words, items)
+            }
+        };
+        drop(words);
         let (data1, encoded) = trained?;
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
@@ -91,31 +104,83 @@ impl SuperBpeTrainer {
         Ok(SuperBpeModel { data, stage1_merges })
     }
 
+    /// The stage-1 words of the lines (each distinct word once, with its count over the lines'
+    /// counts) and each line as items pointing at them. Each thread counts its share of the lines;
+    /// the shares' words are then numbered into one list.
+    fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, Vec<Vec<Item>>) {
+        let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
+        let shares: Vec<(Vec<(&'a [u8], u64)>, Vec<Vec<Item>>)> = lines
+            .par_chunks(chunk)
+            .map(|share| {
+                let mut ids: FxHashMap<&'a [u8], u32> = FxHashMap::default();
+                let mut words: Vec<(&'a [u8], u64)> = Vec::new();
+                let items = share
+                    .iter()
+                    .map(|&(line, count)| {
+                        self.cut_line(line, |piece| {
+                            let id = *ids.entry(piece).or_insert_with(|| {
+                                words.push((piece, 0));
+                                (words.len() - 1) as u32
+                            });
+                            words[id as usize].1 += count;
+                            id
+                        })
+                    })
+                    .collect();
+                (words, items)
+            })
+            .collect();
+        let mut shares = shares.into_iter();
+        let (mut words, mut items) = shares.next().unwrap_or_default();
+        let mut ids: FxHashMap<&'a [u8], u32> = words.iter().enumerate().map(|(i, &(w, _))| (w, i as u32)).collect();
+        for (share_words, mut share_items) in shares {
+            let renumber: Vec<u32> = share_words
+                .iter()
+                .map(|&(w, c)| {
+                    let id = *ids.entry(w).or_insert_with(|| {
+                        words.push((w, 0));
+                        (words.len() - 1) as u32
+                    });
+                    words[id as usize].1 += c;
+                    id
+                })
+                .collect();
+            share_items.par_iter_mut().flatten().filter(|item| item.word != NOT_A_WORD).for_each(|item| {
+                item.word = renumber[item.word as usize];
+            });
+            items.append(&mut share_items);
+        }
+        (words, items)
+    }
+
     /// Each line as its stage-1 pretokens, looked up among stage 1's `words`.
     fn line_items(&self, lines: &[(&[u8], u64)], words: &[(&[u8], u64)]) -> Vec<Vec<Item>> {
         let index: FxHashMap<&[u8], u32> = words.iter().enumerate().map(|(i, &(w, _))| (w, i as u32)).collect();
-        let lookup = |piece: &[u8]| index.get(piece).copied().unwrap_or(NOT_A_WORD);
         lines
             .par_iter()
-            .map(|&(line, _)| {
-                let Ok(text) = std::str::from_utf8(line) else {
-                    return vec![Item { word: NOT_A_WORD, end: line.len() as u32 }];
-                };
-                let mut items = Vec::with_capacity(line.len() / 4 + 1);
-                let mut done = 0;
-                self.stage1_pattern.for_each_span(text, |start, end| {
-                    if start > done {
-                        items.push(Item { word: NOT_A_WORD, end: start as u32 });
-                    }
-                    items.push(Item { word: lookup(&line[start..end]), end: end as u32 });
-                    done = end;
-                });
-                if done < line.len() {
-                    items.push(Item { word: NOT_A_WORD, end: line.len() as u32 });
-                }
-                items
-            })
+            .map(|&(line, _)| self.cut_line(line, |piece| index.get(piece).copied().unwrap_or(NOT_A_WORD)))
             .collect()
+    }
+
+    /// `line` cut into its stage-1 pretokens, each item's word given by `word_of(pretoken)`. Bytes the
+    /// pretokenizer leaves out, and a line that is not UTF-8, are items with no word.
+    fn cut_line<'a>(&self, line: &'a [u8], mut word_of: impl FnMut(&'a [u8]) -> u32) -> Vec<Item> {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return vec![Item { word: NOT_A_WORD, end: line.len() as u32 }];
+        };
+        let mut items = Vec::with_capacity(line.len() / 4 + 1);
+        let mut done = 0;
+        self.stage1_pattern.for_each_span(text, |start, end| {
+            if start > done {
+                items.push(Item { word: NOT_A_WORD, end: start as u32 });
+            }
+            items.push(Item { word: word_of(&line[start..end]), end: end as u32 });
+            done = end;
+        });
+        if done < line.len() {
+            items.push(Item { word: NOT_A_WORD, end: line.len() as u32 });
+        }
+        items
     }
 }
 
@@ -209,10 +274,13 @@ mod tests {
             let (c1, c2) = (counts(&text, "superbpe_stage1"), counts(&text, "superbpe_stage2"));
             let config = BpeTrainerConfig { vocab_size: v, min_frequency: 2, max_words_per_token: Some(3),
                                             forbid_colon_space: true, ..Default::default() };
-            let fused = SuperBpeTrainer::new(config.clone(), t, "superbpe_stage1").unwrap().train(&c1, &c2, &mut |_| {});
-            let fused = fused.unwrap();
-            assert_eq!(fused.data, two_calls(&c1, &c2, &config, t), "seed {seed}");
-            assert!(fused.stage1_merges > 0 && fused.data.merges.len() > fused.stage1_merges);
+            let trainer = SuperBpeTrainer::new(config.clone(), t, "superbpe_stage1").unwrap();
+            let expected = two_calls(&c1, &c2, &config, t);
+            for words in [Some(&c1), None] {
+                let fused = trainer.train(words, &c2, &mut |_| {}).unwrap();
+                assert_eq!(fused.data, expected, "seed {seed}, words given: {}", words.is_some());
+                assert!(fused.stage1_merges > 0 && fused.data.merges.len() > fused.stage1_merges);
+            }
         }
     }
 
@@ -226,6 +294,30 @@ mod tests {
         for (items, &(line, _)) in trainer.line_items(&lines, &words).iter().zip(&lines) {
             assert_eq!(items.last().unwrap().end as usize, line.len());
             assert!(items.windows(2).all(|w| w[0].end < w[1].end));
+            assert!(items.iter().all(|item| item.word != NOT_A_WORD));
+        }
+    }
+
+    /// Counting stage-1 words from the stage-2 pieces gives the counts of the texts themselves.
+    #[test]
+    fn words_of_lines_are_the_stage1_counts() {
+        let alphabet = ["a", " b", "12345", "1", "  ", " ", "\n", "é", "!", "٣", "½", "\t", "x1y", " 22"];
+        let text = random_text(5, 400, 40, &alphabet);
+        let c2 = counts(&text, "superbpe_stage2");
+        let trainer = SuperBpeTrainer::new(BpeTrainerConfig::default(), 300, "superbpe_stage1").unwrap();
+        let lines = usable(&c2);
+        let (words, items) = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
+            .install(|| trainer.words_of_lines(&lines));
+        let derived: FxHashMap<&[u8], u64> = words.iter().copied().collect();
+        assert_eq!(derived.len(), words.len());
+        let direct = counts(&text, "superbpe_stage1");
+        assert_eq!(derived, direct.iter().collect::<FxHashMap<&[u8], u64>>());
+        for (items, &(line, _)) in items.iter().zip(&lines) {
+            let mut start = 0;
+            for item in items {
+                assert_eq!(words[item.word as usize].0, &line[start..item.end as usize]);
+                start = item.end as usize;
+            }
         }
     }
 }

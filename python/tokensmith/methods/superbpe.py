@@ -77,7 +77,10 @@ def train_superbpe(corpus: "Corpus", config: SuperBpeConfig) -> "Tokenizer":
         vocab1, merges1 = _train_bpe(count_words(corpus, config, pattern=config.pattern), config, t)
         return build_tokenizer(vocab1, merges1, config, pattern=config.pattern,
                                extra={"stage1_merges": len(merges1), "stage2_merges": 0})
-    counts1, counts2 = count_words_by_patterns(corpus, config, [config.pattern, STAGE2_PATTERN])
+    if config.pattern == STAGE1_PATTERN:  # its words never cross a stage-2 piece: count them from the pieces
+        counts1, counts2 = None, count_words(corpus, config, pattern=STAGE2_PATTERN)
+    else:
+        counts1, counts2 = count_words_by_patterns(corpus, config, [config.pattern, STAGE2_PATTERN])
     vocab, merges, stage1 = _core.train_superbpe(
         counts1, counts2, config.vocab_size, t, config.pattern, min_frequency=config.min_frequency,
         max_token_length=config.max_token_length, special_tokens=list(config.special_tokens),
