@@ -1,4 +1,4 @@
-"""ImageFolder demo (quick): two product branches beat one branch at equal bits (168 bits per image)."""
+"""ImageFolder demo (quick): two product branches use their codebooks at equal bits (168 bits per image)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ def test_imagefolder_quick_demo(quick_demo):
     base, fold = r["arms"][BASE]["agg"], r["arms"][IF]["agg"]
     # both learned far beyond the mean image
     assert base["psnr"]["mean"] > r["headline"]["mean_image_psnr"] + 2
-    # equal bits: two 16-code branches use their codebooks and reconstruct better than one 256-code branch
+    # equal bits: two 16-code branches use their codebooks, one 256-code branch does not
     assert fold["codes_used_frac"]["mean"] > 2 * base["codes_used_frac"]["mean"]
-    assert fold["psnr"]["mean"] > base["psnr"]["mean"]
+    # (whether ImageFolder also reconstructs *better* is the paper's claim; the 3-seed run does not support it
+    # (+0.04 dB, 1/3 seeds), so it is reported in docs/neural/imagefolder.md, not asserted; only: not far worse)
+    assert fold["psnr"]["mean"] > base["psnr"]["mean"] - 1.0
     # every branch's tokens carry class information (10 classes: chance 0.1)
     assert min(fold["probe_branch0"]["mean"], fold["probe_branch1"]["mean"]) > 0.5
