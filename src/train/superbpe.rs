@@ -16,7 +16,7 @@ use crate::count::WordCounts;
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
-use crate::train::bpe::{install, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Progress};
+use crate::train::bpe::{install, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Numbering, Progress};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -109,48 +109,24 @@ impl SuperBpeTrainer {
     /// the shares' words are then numbered into one list.
     fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, Vec<Vec<Item>>) {
         let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
-        let shares: Vec<(Vec<(&'a [u8], u64)>, Vec<Vec<Item>>)> = lines
+        let shares: Vec<(Numbering<'a, u8>, Vec<Vec<Item>>)> = lines
             .par_chunks(chunk)
             .map(|share| {
-                let mut ids: FxHashMap<&'a [u8], u32> = FxHashMap::default();
-                let mut words: Vec<(&'a [u8], u64)> = Vec::new();
-                let items = share
-                    .iter()
-                    .map(|&(line, count)| {
-                        self.cut_line(line, |piece| {
-                            let id = *ids.entry(piece).or_insert_with(|| {
-                                words.push((piece, 0));
-                                (words.len() - 1) as u32
-                            });
-                            words[id as usize].1 += count;
-                            id
-                        })
-                    })
-                    .collect();
+                let mut words = Numbering::default();
+                let items = share.iter().map(|&(line, count)| self.cut_line(line, |w| words.add(w, count))).collect();
                 (words, items)
             })
             .collect();
-        let mut shares = shares.into_iter();
-        let (mut words, mut items) = shares.next().unwrap_or_default();
-        let mut ids: FxHashMap<&'a [u8], u32> = words.iter().enumerate().map(|(i, &(w, _))| (w, i as u32)).collect();
+        let mut words = Numbering::default();
+        let mut items = Vec::with_capacity(lines.len());
         for (share_words, mut share_items) in shares {
-            let renumber: Vec<u32> = share_words
-                .iter()
-                .map(|&(w, c)| {
-                    let id = *ids.entry(w).or_insert_with(|| {
-                        words.push((w, 0));
-                        (words.len() - 1) as u32
-                    });
-                    words[id as usize].1 += c;
-                    id
-                })
-                .collect();
+            let renumber = words.absorb(share_words);
             share_items.par_iter_mut().flatten().filter(|item| item.word != NOT_A_WORD).for_each(|item| {
                 item.word = renumber[item.word as usize];
             });
             items.append(&mut share_items);
         }
-        (words, items)
+        (words.keys, items)
     }
 
     /// Each line as its stage-1 pretokens, looked up among stage 1's `words`.
