@@ -6,11 +6,11 @@
 //! The result equals training stage 2 with `initial_merges` = stage 1's merges (`BpeTrainer`'s
 //! general path, which this falls back to when a stage-1 merge re-made an existing token).
 //!
-//! What the fusion saves: stage 2 does not encode its lines byte by byte. While stage 1 trains, a
-//! second thread cuts every line into stage-1 pretokens and looks each one up among stage 1's words;
-//! stage 2 then builds a line from the words' final encodings (which stage 1 leaves behind), encoding
-//! bytes only where an inherited token could span two pretokens (rare) or a pretoken is not a stage-1
-//! word (text the two pretokenizations cut differently).
+//! What the fusion saves: the corpus is pretokenized once (with the stage-1 pattern the words are
+//! counted from the stage-2 pieces, and each line is kept as its sequence of stage-1 words), and stage
+//! 2 does not encode its lines byte by byte: a line is the concatenation of its words' final stage-1
+//! encodings (which stage 1 leaves behind), bytes being encoded only where an inherited token could
+//! span two words (rare) or a pretoken is not a stage-1 word (a `counts1` made some other way).
 
 use crate::count::WordCounts;
 use crate::error::Result;
@@ -20,15 +20,28 @@ use crate::train::bpe::{install, BpeModelData, BpeTrainer, BpeTrainerConfig, Inh
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-/// Marks a line item that is not a stage-1 word.
-const NOT_A_WORD: u32 = u32::MAX;
+/// Marks a line entry that is a stretch of bytes (its length in the other bits), not a stage-1 word.
+const BYTES: u32 = 1 << 31;
 
-/// A stage-1 pretoken of a line: the index of the stage-1 word it spells (or `NOT_A_WORD`), and the
-/// byte offset where it ends (it starts where the previous item ends).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Item {
-    word: u32,
-    end: u32,
+/// Every line as its stage-1 pretokens, one `u32` entry each: the index of the stage-1 word it spells,
+/// or `BYTES | length` for text that is no stage-1 word. Line `i` is `entries[ends[i - 1]..ends[i]]`.
+#[derive(Default)]
+struct LineWords {
+    entries: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+impl LineWords {
+    fn line(&self, i: usize) -> &[u32] {
+        &self.entries[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+    }
+
+    /// Append `other`'s lines.
+    fn append(&mut self, other: LineWords) {
+        let shift = self.entries.len();
+        self.ends.extend(other.ends.into_iter().map(|end| end + shift));
+        self.entries.extend(other.entries);
+    }
 }
 
 pub struct SuperBpeTrainer {
@@ -67,23 +80,17 @@ impl SuperBpeTrainer {
         })?;
         let lines = usable(counts2);
         let pool = thread_pool(self.config.num_threads)?;
-        let (trained, words, items) = match counts1 {
+        let (words, line_words) = match counts1 {
             Some(counts1) => {
                 let words = usable(counts1);
-                let (trained, items) = std::thread::scope(|scope| {
-                    let cutting = scope.spawn(|| install(&pool, || self.line_items(&lines, &words)));
-                    let trained = stage1.train_pieces_encoded(&words, progress);
-                    (trained, cutting.join().expect("cutting lines into stage-1 words panicked"))
-                });
-                (trained, words, items)
+                let line_words = install(&pool, || self.line_words(&lines, &words));
+                (words, line_words)
             }
-            None => {
-                let (words, items) = install(&pool, || self.words_of_lines(&lines));
-                (stage1.train_pieces_encoded(&words, progress), words, items)
-            }
+            None => install(&pool, || self.words_of_lines(&lines)),
         };
+        let (data1, encoded) = stage1.train_pieces_encoded(&words, progress)?;
+        let word_lengths: Vec<u32> = words.iter().map(|&(w, _)| w.len() as u32).collect();
         drop(words);
-        let (data1, encoded) = trained?;
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
             return Ok(SuperBpeModel { data: data1, stage1_merges });
@@ -96,7 +103,9 @@ impl SuperBpeTrainer {
         let stage2 = BpeTrainer::new(BpeTrainerConfig { initial_merges, ..self.config.clone() })?;
         let data = match InheritedMerges::of_model(&data1, self.config.special_tokens.len()) {
             Some(merges) => {
-                let words2 = install(&pool, || encode_lines(&lines, &items, &encoded, &merges));
+                let stage1_words = Stage1Words { encoded, lengths: word_lengths };
+                let words2 = install(&pool, || encode_lines(&lines, &line_words, &stage1_words, &merges));
+                drop((line_words, stage1_words));
                 stage2.train_encoded(words2, lines.iter().map(|&(_, c)| c).collect(), progress)?
             }
             None => stage2.train_counts(counts2, progress)?,
@@ -105,59 +114,75 @@ impl SuperBpeTrainer {
     }
 
     /// The stage-1 words of the lines (each distinct word once, with its count over the lines'
-    /// counts) and each line as items pointing at them. Each thread counts its share of the lines;
-    /// the shares' words are then numbered into one list.
-    fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, Vec<Vec<Item>>) {
+    /// counts) and each line as its words. Each thread counts its share of the lines; the shares'
+    /// words are then numbered into one list.
+    fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, LineWords) {
         let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
-        let shares: Vec<(Numbering<'a, u8>, Vec<Vec<Item>>)> = lines
+        let shares: Vec<(Numbering<'a, u8>, LineWords)> = lines
             .par_chunks(chunk)
             .map(|share| {
                 let mut words = Numbering::default();
-                let items = share.iter().map(|&(line, count)| self.cut_line(line, |w| words.add(w, count))).collect();
-                (words, items)
+                let line_words = self.cut_lines(share, |w, count| words.add(w, count));
+                (words, line_words)
             })
             .collect();
-        let mut words = Numbering::default();
-        let mut items = Vec::with_capacity(lines.len());
-        for (share_words, mut share_items) in shares {
+        let mut shares = shares.into_iter();
+        let (mut words, mut line_words) = shares.next().unwrap_or_default();
+        for (share_words, mut share_lines) in shares {
             let renumber = words.absorb(share_words);
-            share_items.par_iter_mut().flatten().filter(|item| item.word != NOT_A_WORD).for_each(|item| {
-                item.word = renumber[item.word as usize];
-            });
-            items.append(&mut share_items);
+            share_lines.entries.par_iter_mut().filter(|e| **e & BYTES == 0).for_each(|e| *e = renumber[*e as usize]);
+            line_words.append(share_lines);
         }
-        (words.keys, items)
+        (words.keys, line_words)
     }
 
     /// Each line as its stage-1 pretokens, looked up among stage 1's `words`.
-    fn line_items(&self, lines: &[(&[u8], u64)], words: &[(&[u8], u64)]) -> Vec<Vec<Item>> {
+    fn line_words(&self, lines: &[(&[u8], u64)], words: &[(&[u8], u64)]) -> LineWords {
         let index: FxHashMap<&[u8], u32> = words.iter().enumerate().map(|(i, &(w, _))| (w, i as u32)).collect();
-        lines
-            .par_iter()
-            .map(|&(line, _)| self.cut_line(line, |piece| index.get(piece).copied().unwrap_or(NOT_A_WORD)))
-            .collect()
+        let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
+        let shares: Vec<LineWords> = lines
+            .par_chunks(chunk)
+            .map(|share| self.cut_lines(share, |w, _| index.get(w).copied().unwrap_or(BYTES | w.len() as u32)))
+            .collect();
+        let mut line_words = LineWords::default();
+        for share in shares {
+            line_words.append(share);
+        }
+        line_words
     }
 
-    /// `line` cut into its stage-1 pretokens, each item's word given by `word_of(pretoken)`. Bytes the
-    /// pretokenizer leaves out, and a line that is not UTF-8, are items with no word.
-    fn cut_line<'a>(&self, line: &'a [u8], mut word_of: impl FnMut(&'a [u8]) -> u32) -> Vec<Item> {
-        let Ok(text) = std::str::from_utf8(line) else {
-            return vec![Item { word: NOT_A_WORD, end: line.len() as u32 }];
-        };
-        let mut items = Vec::with_capacity(line.len() / 4 + 1);
-        let mut done = 0;
-        self.stage1_pattern.for_each_span(text, |start, end| {
-            if start > done {
-                items.push(Item { word: NOT_A_WORD, end: start as u32 });
+    /// `lines` cut into their stage-1 pretokens, each entry given by `entry(pretoken, line count)`.
+    /// Bytes the pretokenizer leaves out, and a line that is not UTF-8, are `BYTES` entries.
+    fn cut_lines<'a>(&self, lines: &[(&'a [u8], u64)], mut entry: impl FnMut(&'a [u8], u64) -> u32) -> LineWords {
+        let bytes_len: usize = lines.iter().map(|(l, _)| l.len()).sum();
+        let mut out = LineWords { entries: Vec::with_capacity(bytes_len / 4), ends: Vec::with_capacity(lines.len()) };
+        for &(line, count) in lines {
+            match std::str::from_utf8(line) {
+                Err(_) => out.entries.push(BYTES | line.len() as u32),
+                Ok(text) => {
+                    let mut done = 0;
+                    self.stage1_pattern.for_each_span(text, |start, end| {
+                        if start > done {
+                            out.entries.push(BYTES | (start - done) as u32);
+                        }
+                        out.entries.push(entry(&line[start..end], count));
+                        done = end;
+                    });
+                    if done < line.len() {
+                        out.entries.push(BYTES | (line.len() - done) as u32);
+                    }
+                }
             }
-            items.push(Item { word: word_of(&line[start..end]), end: end as u32 });
-            done = end;
-        });
-        if done < line.len() {
-            items.push(Item { word: NOT_A_WORD, end: line.len() as u32 });
+            out.ends.push(out.entries.len());
         }
-        items
+        out
     }
+}
+
+/// What stage 1 leaves for stage 2: each word's final encoding and its length in bytes.
+struct Stage1Words {
+    encoded: Vec<Vec<u32>>,
+    lengths: Vec<u32>,
 }
 
 /// Non-empty pieces with a positive count (the pieces `BpeTrainer::train_counts` trains on).
@@ -165,38 +190,42 @@ fn usable(counts: &WordCounts) -> Vec<(&[u8], u64)> {
     counts.iter().filter(|&(w, c)| !w.is_empty() && c > 0).collect()
 }
 
-/// Each line encoded with stage 1's merges: the concatenation of its items' encodings (`encoded[w]`
-/// for stage-1 word `w`), except that items an inherited token could join, and items that are no
-/// stage-1 word, are encoded from their bytes (once per distinct run of bytes and thread).
-fn encode_lines(lines: &[(&[u8], u64)], items: &[Vec<Item>], encoded: &[Vec<u32>], merges: &InheritedMerges)
+/// Each line encoded with stage 1's merges: the concatenation of its words' encodings, except that
+/// words an inherited token could join, and text that is no stage-1 word, are encoded from their
+/// bytes (once per distinct run of bytes and thread).
+fn encode_lines(lines: &[(&[u8], u64)], line_words: &LineWords, words: &Stage1Words, merges: &InheritedMerges)
     -> Vec<Vec<u32>> {
-    let encode_chunk = |chunk: &[((&[u8], u64), &Vec<Item>)]| {
+    let encode_chunk = |range: std::ops::Range<usize>| {
         let mut cache: FxHashMap<&[u8], Vec<u32>> = FxHashMap::default();
-        chunk
-            .iter()
-            .map(|&((line, _), items)| {
-                let mut ids = Vec::with_capacity(items.len() + items.len() / 2);
-                let (mut run_start, mut run_first) = (0usize, 0usize);
-                for (k, item) in items.iter().enumerate() {
-                    let end = item.end as usize;
-                    if k + 1 < items.len() && merges.spans(line[end - 1], line[end]) {
-                        continue; // an inherited token may join this item with the next
+        range
+            .map(|i| {
+                let (line, entries) = (lines[i].0, line_words.line(i));
+                let mut ids = Vec::with_capacity(entries.len() + entries.len() / 2);
+                let (mut run_start, mut run_words, mut end) = (0usize, 0usize, 0usize);
+                for &entry in entries {
+                    end += match entry & BYTES {
+                        0 => words.lengths[entry as usize],
+                        _ => entry & !BYTES,
+                    } as usize;
+                    run_words += 1;
+                    if end < line.len() && merges.spans(line[end - 1], line[end]) {
+                        continue; // an inherited token may join this entry with the next
                     }
-                    if run_first == k && item.word != NOT_A_WORD {
-                        ids.extend_from_slice(&encoded[item.word as usize]);
+                    if run_words == 1 && entry & BYTES == 0 {
+                        ids.extend_from_slice(&words.encoded[entry as usize]);
                     } else {
                         let bytes = &line[run_start..end];
                         ids.extend_from_slice(cache.entry(bytes).or_insert_with(|| merges.encode(bytes)));
                     }
-                    (run_start, run_first) = (end, k + 1);
+                    (run_start, run_words) = (end, 0);
                 }
                 ids
             })
             .collect::<Vec<Vec<u32>>>()
     };
-    let paired: Vec<((&[u8], u64), &Vec<Item>)> = lines.iter().copied().zip(items).collect();
-    let chunk = paired.len().div_ceil(rayon::current_num_threads()).max(1);
-    let parts: Vec<Vec<Vec<u32>>> = paired.par_chunks(chunk).map(encode_chunk).collect();
+    let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
+    let ranges: Vec<std::ops::Range<usize>> = (0..lines.len()).step_by(chunk).map(|s| s..(s + chunk).min(lines.len())).collect();
+    let parts: Vec<Vec<Vec<u32>>> = ranges.into_par_iter().map(encode_chunk).collect();
     parts.into_iter().flatten().collect()
 }
 
@@ -251,6 +280,10 @@ mod tests {
             let config = BpeTrainerConfig { vocab_size: v, min_frequency: 2, max_words_per_token: Some(3),
                                             forbid_colon_space: true, ..Default::default() };
             let trainer = SuperBpeTrainer::new(config.clone(), t, "superbpe_stage1").unwrap();
+            // Stage-1 words of half the text: the lines' other pretokens are encoded from their bytes.
+            let half = counts(&text[..text.len() / 2], "superbpe_stage1");
+            let fused = trainer.train(Some(&half), &c2, &mut |_| {}).unwrap();
+            assert_eq!(fused.data, two_calls(&half, &c2, &config, t), "seed {seed}, half the words");
             let expected = two_calls(&c1, &c2, &config, t);
             for words in [Some(&c1), None] {
                 let fused = trainer.train(words, &c2, &mut |_| {}).unwrap();
@@ -260,18 +293,28 @@ mod tests {
         }
     }
 
+    /// A line's entries spell the line: each word entry is the stage-1 word, in order.
+    fn assert_spells(line_words: &LineWords, lines: &[(&[u8], u64)], words: &[(&[u8], u64)]) {
+        for (i, &(line, _)) in lines.iter().enumerate() {
+            let mut start = 0;
+            for &entry in line_words.line(i) {
+                assert_eq!(entry & BYTES, 0, "every pretoken is a stage-1 word");
+                let word = words[entry as usize].0;
+                assert_eq!(word, &line[start..start + word.len()]);
+                start += word.len();
+            }
+            assert_eq!(start, line.len());
+        }
+    }
+
     #[test]
-    fn items_cover_every_line() {
+    fn line_words_spell_every_line() {
         let text = random_text(3, 50, 40, &["a", " b", "12345", "  ", "é", "!"]);
         let c1 = counts(&text, "superbpe_stage1");
         let c2 = counts(&text, "superbpe_stage2");
         let trainer = SuperBpeTrainer::new(BpeTrainerConfig::default(), 300, "superbpe_stage1").unwrap();
         let (lines, words) = (usable(&c2), usable(&c1));
-        for (items, &(line, _)) in trainer.line_items(&lines, &words).iter().zip(&lines) {
-            assert_eq!(items.last().unwrap().end as usize, line.len());
-            assert!(items.windows(2).all(|w| w[0].end < w[1].end));
-            assert!(items.iter().all(|item| item.word != NOT_A_WORD));
-        }
+        assert_spells(&trainer.line_words(&lines, &words), &lines, &words);
     }
 
     /// Counting stage-1 words from the stage-2 pieces gives the counts of the texts themselves.
@@ -282,18 +325,12 @@ mod tests {
         let c2 = counts(&text, "superbpe_stage2");
         let trainer = SuperBpeTrainer::new(BpeTrainerConfig::default(), 300, "superbpe_stage1").unwrap();
         let lines = usable(&c2);
-        let (words, items) = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
+        let (words, line_words) = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
             .install(|| trainer.words_of_lines(&lines));
         let derived: FxHashMap<&[u8], u64> = words.iter().copied().collect();
         assert_eq!(derived.len(), words.len());
         let direct = counts(&text, "superbpe_stage1");
         assert_eq!(derived, direct.iter().collect::<FxHashMap<&[u8], u64>>());
-        for (items, &(line, _)) in items.iter().zip(&lines) {
-            let mut start = 0;
-            for item in items {
-                assert_eq!(words[item.word as usize].0, &line[start..item.end as usize]);
-                start = item.end as usize;
-            }
-        }
+        assert_spells(&line_words, &lines, &words);
     }
 }
