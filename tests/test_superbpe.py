@@ -48,6 +48,25 @@ def test_stage2_replays_exactly_the_stage1_merges(lines, superbpe):
     assert superbpe.pattern == "superbpe_stage2"
 
 
+@pytest.mark.parametrize("pattern", ["superbpe_stage1", "gpt2"])
+def test_one_call_equals_stage_by_stage(lines, pattern):
+    """The fused Rust trainer (words counted from the lines for superbpe_stage1, given otherwise) makes
+    the merges of stage 1, then stage 2 on the lines with stage 1's merges as initial merges."""
+    from tokensmith import _core
+
+    kw = dict(progress="none", special_tokens=["<|endoftext|>"])
+    sup = tokensmith.train(lines, method="superbpe", vocab_size=1100, transition=700, pattern=pattern, **kw)
+    words = _core.WordCounts.count_texts(lines, pattern, "none", 0)
+    pieces = _core.WordCounts.count_texts(lines, "superbpe_stage2", "none", 0)
+    vocab1, merges1 = _core.train_bpe(words, 700, special_tokens=["<|endoftext|>"])
+    vocab, merges = _core.train_bpe(pieces, 1100, special_tokens=["<|endoftext|>"], max_words_per_token=4,
+                                    forbid_colon_space=True,
+                                    initial_merges=[(vocab1[a], vocab1[b]) for a, b in merges1])
+    assert sup.merges == [tuple(m) for m in merges]
+    assert [sup.token_bytes(i) for i in range(sup.vocab_size)] == vocab
+    assert sup.config["stage1_merges"] == len(merges1)
+
+
 def test_filters_and_superwords(superbpe):
     from tokensmith import _core
 
