@@ -70,7 +70,7 @@ pub fn encode(ids: &[u32], cfg: &LzwConfig) -> Result<Vec<u32>> {
 }
 
 /// Encode and also return the codebook: entry k (hyper id V0 + k) as its base ids.
-pub fn encode_with_codebook(ids: &[u32], cfg: &LzwConfig) -> Result<(Vec<u32>, Vec<Vec<u32>>)> {
+pub fn encode_with_codebook(ids: &[u32], cfg: &LzwConfig) -> Result<CodesWithCodebook> {
     let mut book = Vec::new();
     let codes = encode_inner(ids, cfg, Some(&mut book))?;
     Ok((codes, book))
@@ -206,8 +206,11 @@ pub fn encode_batch(seqs: &[Vec<u32>], cfg: &LzwConfig) -> Result<Vec<Vec<u32>>>
     seqs.par_iter().map(|s| encode(s, cfg)).collect()
 }
 
+/// A sequence's codes and its codebook (entry k, hyper id V0 + k, as its base ids).
+pub type CodesWithCodebook = (Vec<u32>, Vec<Vec<u32>>);
+
 /// Encode many sequences in parallel, with each sequence's codebook.
-pub fn encode_batch_with_codebook(seqs: &[Vec<u32>], cfg: &LzwConfig) -> Result<Vec<(Vec<u32>, Vec<Vec<u32>>)>> {
+pub fn encode_batch_with_codebook(seqs: &[Vec<u32>], cfg: &LzwConfig) -> Result<Vec<CodesWithCodebook>> {
     seqs.par_iter().map(|s| encode_with_codebook(s, cfg)).collect()
 }
 

@@ -96,7 +96,10 @@ impl Default for BpeOptions {
 }
 
 const SHARDS: usize = 64;
-type Shard = Mutex<FxHashMap<Box<[u8]>, Box<[u32]>>>;
+pub(crate) type Shard = Mutex<FxHashMap<Box<[u8]>, Box<[u32]>>>;
+
+/// Token ids with each token's byte span `(start, end)` in the text.
+pub type IdsWithOffsets = (Vec<u32>, Vec<(usize, usize)>);
 
 pub struct BpeModel {
     vocab: Vec<Vec<u8>>,
@@ -230,7 +233,7 @@ impl BpeModel {
     }
 
     /// Ids with (start, end) byte offsets of each token.
-    pub fn encode_with_offsets(&self, text: &str, policy: &SpecialPolicy) -> Result<(Vec<u32>, Vec<(usize, usize)>)> {
+    pub fn encode_with_offsets(&self, text: &str, policy: &SpecialPolicy) -> Result<IdsWithOffsets> {
         let (mut ids, mut offsets) = (Vec::new(), Vec::new());
         self.encode_into(text, policy, &mut Sink { ids: &mut ids, offsets: Some(&mut offsets) }, None)?;
         Ok((ids, offsets))

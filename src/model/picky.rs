@@ -11,7 +11,7 @@
 //! Performance notes: tokens are interned to u32 once; a sharded piece cache skips repeated words.
 
 use crate::error::{CoreError, Result};
-use crate::model::bpe::{with_threads, Splitter};
+use crate::model::bpe::{with_threads, IdsWithOffsets, Shard, Splitter};
 use crate::normalize::Normalizer;
 use crate::train::picky::PickyEvent;
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -40,7 +40,7 @@ pub struct PickyModel {
     normalizer: Normalizer,
     specials: Vec<(String, u32)>,
     special_ac: Option<AhoCorasick>,
-    cache: Vec<Mutex<FxHashMap<Box<[u8]>, Box<[u32]>>>>,
+    cache: Vec<Shard>,
 }
 
 struct Interner {
@@ -209,7 +209,7 @@ impl PickyModel {
     }
 
     /// Ids and byte offsets into the normalized text (the input when normalization is `none`).
-    pub fn encode_with_offsets(&self, text: &str, allowed: &[u32]) -> Result<(Vec<u32>, Vec<(usize, usize)>)> {
+    pub fn encode_with_offsets(&self, text: &str, allowed: &[u32]) -> Result<IdsWithOffsets> {
         let (mut ids, mut offsets) = (Vec::new(), Vec::new());
         let mut start = 0usize;
         let mut out_pos = 0usize;
