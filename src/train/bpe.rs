@@ -909,6 +909,20 @@ pub(crate) fn merge_word(word: &mut Vec<u32>, a: u32, b: u32, new_id: u32, chang
     word.truncate(write);
 }
 
+/// `n` pseudo-random lines (xorshift from `seed`) of 1 to `max_len` items drawn from `alphabet`.
+#[cfg(test)]
+pub(crate) fn random_lines<T: Copy>(mut seed: u64, n: usize, max_len: u64, alphabet: &[T]) -> Vec<Vec<T>> {
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..n)
+        .map(|_| (0..(next() % max_len + 1)).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1009,19 +1023,6 @@ mod tests {
         changes.retain(|_, v| *v != 0);
         let expect: FxHashMap<Pair, i64> = [((1, 2), -2), ((2, 1), -1), ((9, 9), 1)].into_iter().collect();
         assert_eq!(changes, expect);
-    }
-
-    /// `n` pseudo-random lines (xorshift from `seed`) of 1 to `max_len` bytes drawn from `alphabet`.
-    fn random_lines(mut seed: u64, n: usize, max_len: u64, alphabet: &[u8]) -> Vec<Vec<u8>> {
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        (0..n)
-            .map(|_| (0..(next() % max_len + 1)).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect())
-            .collect()
     }
 
     /// Pseudo-random lines over a small alphabet with spaces, and merges learned on their space-split

@@ -233,17 +233,9 @@ fn encode_lines(lines: &[(&[u8], u64)], line_words: &LineWords, words: &Stage1Wo
 mod tests {
     use super::*;
 
-    /// `n` pseudo-random lines (xorshift from `seed`) of 1 to `max_len` bytes drawn from `alphabet`.
-    fn random_text(mut seed: u64, n: usize, max_len: u64, alphabet: &[&str]) -> Vec<String> {
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        (0..n)
-            .map(|_| (0..(next() % max_len + 1)).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect())
-            .collect()
+    /// `n` pseudo-random lines of 1 to `max_len` strings drawn from `alphabet`.
+    fn random_text(seed: u64, n: usize, max_len: u64, alphabet: &[&str]) -> Vec<String> {
+        crate::train::bpe::random_lines(seed, n, max_len, alphabet).into_iter().map(|parts| parts.concat()).collect()
     }
 
     fn counts(lines: &[String], pattern: &str) -> WordCounts {
