@@ -253,6 +253,65 @@ impl PieceCounter {
 /// The longest piece `pack` takes.
 const MAX_PACKED: usize = 15;
 
+/// Distinct pieces numbered in order of first appearance, each with a summed count (SuperBPE numbers
+/// stage-1 words while it records each line as word numbers). Looked up like `PieceCounter`: short
+/// pieces by their packed bytes, through a direct-mapped cache of recent pieces.
+pub(crate) struct PieceNumbering<'a> {
+    hot: Vec<(u128, u32)>,
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<&'a [u8], u32>,
+    pub(crate) pieces: Vec<(&'a [u8], u64)>,
+}
+
+impl Default for PieceNumbering<'_> {
+    fn default() -> Self {
+        PieceNumbering {
+            hot: vec![(0, 0); HOT_SLOTS],
+            short: FxHashMap::default(),
+            long: FxHashMap::default(),
+            pieces: Vec::new(),
+        }
+    }
+}
+
+impl<'a> PieceNumbering<'a> {
+    /// The number of `piece` (a new piece gets the next one), after adding `count` to its count.
+    #[inline]
+    pub(crate) fn add(&mut self, piece: &'a [u8], count: u64) -> u32 {
+        let id = self.number(piece);
+        self.pieces[id as usize].1 += count;
+        id
+    }
+
+    fn number(&mut self, piece: &'a [u8]) -> u32 {
+        let next = self.pieces.len() as u32;
+        if piece.is_empty() || piece.len() > MAX_PACKED {
+            let id = *self.long.entry(piece).or_insert(next);
+            if id == next {
+                self.pieces.push((piece, 0));
+            }
+            return id;
+        }
+        let key = pack(piece);
+        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        let slot = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % HOT_SLOTS;
+        if self.hot[slot].0 == key {
+            return self.hot[slot].1;
+        }
+        let id = *self.short.entry(key).or_insert(next);
+        if id == next {
+            self.pieces.push((piece, 0));
+        }
+        self.hot[slot] = (key, id);
+        id
+    }
+
+    /// Add every piece of `other` (with its count); returns each of `other`'s numbers' new number.
+    pub(crate) fn absorb(&mut self, other: PieceNumbering<'a>) -> Vec<u32> {
+        other.pieces.into_iter().map(|(piece, count)| self.add(piece, count)).collect()
+    }
+}
+
 /// Up to 15 bytes, little-endian, with the length in the top byte (so "a" and "a\0" differ).
 #[inline]
 fn pack(piece: &[u8]) -> u128 {
@@ -459,6 +518,27 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbering_numbers_in_first_seen_order_and_sums_counts() {
+        let long = "a piece longer than fifteen bytes".as_bytes();
+        let mut a = PieceNumbering::default();
+        let ids: Vec<u32> = [&b"the"[..], b" cat", long, b"the", long, b""].iter().map(|p| a.add(p, 2)).collect();
+        assert_eq!(ids, [0, 1, 2, 0, 2, 3]);
+        let mut b = PieceNumbering::default();
+        for piece in [&b" dog"[..], long, b" cat"] {
+            b.add(piece, 5);
+        }
+        assert_eq!(a.absorb(b), [4, 2, 1]);
+        let expect: Vec<(&[u8], u64)> = vec![(b"the", 4), (b" cat", 7), (long, 9), (b"", 2), (b" dog", 5)];
+        assert_eq!(a.pieces, expect);
+        // Many distinct pieces: hot-cache slots are taken over, numbers stay the same.
+        let words: Vec<String> = (0..20_000).map(|i| format!("w{i}")).collect();
+        let first: Vec<u32> = words.iter().map(|w| a.add(w.as_bytes(), 1)).collect();
+        let again: Vec<u32> = words.iter().rev().map(|w| a.add(w.as_bytes(), 1)).collect();
+        assert!(first.iter().eq(again.iter().rev()));
+        assert_eq!(a.pieces.len(), 5 + 20_000);
+    }
 
     fn count(texts: &[&str], pattern: &str, threads: usize) -> WordCounts {
         let texts: Vec<String> = texts.iter().map(|s| s.to_string()).collect();

@@ -639,69 +639,6 @@ fn merge_chunk(words: &mut [(u32, Vec<u32>)], counts: &[u64], pair: Pair, new_id
     (delta, new_pairs)
 }
 
-/// Distinct slices numbered in order of first appearance, each with a summed count. Short slices
-/// (most words and segments) are looked up by their elements packed into one integer.
-pub(crate) struct Numbering<'a, T: Packable> {
-    short: FxHashMap<u128, u32>,
-    long: FxHashMap<&'a [T], u32>,
-    pub(crate) keys: Vec<(&'a [T], u64)>,
-}
-
-impl<'a, T: Packable> Default for Numbering<'a, T> {
-    fn default() -> Self {
-        Numbering { short: FxHashMap::default(), long: FxHashMap::default(), keys: Vec::new() }
-    }
-}
-
-impl<'a, T: Packable> Numbering<'a, T> {
-    /// The number of `key` (new keys get the next one), after adding `count` to its count.
-    pub(crate) fn add(&mut self, key: &'a [T], count: u64) -> u32 {
-        let next = self.keys.len() as u32;
-        let id = match T::pack(key) {
-            Some(packed) => *self.short.entry(packed).or_insert(next),
-            None => *self.long.entry(key).or_insert(next),
-        };
-        if id == next {
-            self.keys.push((key, 0));
-        }
-        self.keys[id as usize].1 += count;
-        id
-    }
-
-    /// Add every key of `other` (with its count); returns each of `other`'s numbers' new number.
-    pub(crate) fn absorb(&mut self, other: Numbering<'a, T>) -> Vec<u32> {
-        other.keys.into_iter().map(|(key, count)| self.add(key, count)).collect()
-    }
-}
-
-/// Slice elements that short slices pack into one `u128` (with the length, so keys are unique).
-pub(crate) trait Packable: Copy + Eq + std::hash::Hash {
-    fn pack(slice: &[Self]) -> Option<u128>;
-}
-
-impl Packable for u8 {
-    fn pack(slice: &[u8]) -> Option<u128> {
-        short_key(slice)
-    }
-}
-
-impl Packable for u32 {
-    /// Up to 5 ids below 2^24.
-    fn pack(slice: &[u32]) -> Option<u128> {
-        if slice.len() > 5 {
-            return None;
-        }
-        let mut key = slice.len() as u128;
-        for &id in slice {
-            if id >= 1 << 24 {
-                return None;
-            }
-            key = key << 24 | id as u128;
-        }
-        Some(key)
-    }
-}
-
 /// Inherited merges as an encoder: byte strings encoded with the merges as ranks (lowest first,
 /// leftmost on a tie), which equals replaying them one by one when every merge makes a new token.
 pub(crate) struct InheritedMerges {

@@ -12,11 +12,11 @@
 //! encodings (which stage 1 leaves behind), bytes being encoded only where an inherited token could
 //! span two words (rare) or a pretoken is not a stage-1 word (a `counts1` made some other way).
 
-use crate::count::WordCounts;
+use crate::count::{PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
-use crate::train::bpe::{install, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Numbering, Progress};
+use crate::train::bpe::{install, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Progress};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -118,10 +118,10 @@ impl SuperBpeTrainer {
     /// words are then numbered into one list.
     fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, LineWords) {
         let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
-        let shares: Vec<(Numbering<'a, u8>, LineWords)> = lines
+        let shares: Vec<(PieceNumbering<'a>, LineWords)> = lines
             .par_chunks(chunk)
             .map(|share| {
-                let mut words = Numbering::default();
+                let mut words = PieceNumbering::default();
                 let line_words = self.cut_lines(share, |w, count| words.add(w, count));
                 (words, line_words)
             })
@@ -133,7 +133,7 @@ impl SuperBpeTrainer {
             share_lines.entries.par_iter_mut().filter(|e| **e & BYTES == 0).for_each(|e| *e = renumber[*e as usize]);
             line_words.append(share_lines);
         }
-        (words.keys, line_words)
+        (words.pieces, line_words)
     }
 
     /// Each line as its stage-1 pretokens, looked up among stage 1's `words`.
