@@ -221,8 +221,7 @@ impl PieceCounter {
             return;
         }
         let key = pack(piece); // never 0: the length byte is at least 1
-        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
-        let slot = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % HOT_SLOTS;
+        let slot = hot_slot(key);
         let entry = &mut self.hot[slot];
         if entry.0 == key {
             entry.1 += 1;
@@ -252,6 +251,13 @@ impl PieceCounter {
 
 /// The longest piece `pack` takes.
 const MAX_PACKED: usize = 15;
+
+/// The direct-mapped cache slot of a packed piece.
+#[inline]
+fn hot_slot(key: u128) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % HOT_SLOTS
+}
 
 /// Distinct pieces numbered in order of first appearance, each with a summed count (SuperBPE numbers
 /// stage-1 words while it records each line as word numbers). Looked up like `PieceCounter`: short
@@ -293,8 +299,7 @@ impl<'a> PieceNumbering<'a> {
             return id;
         }
         let key = pack(piece);
-        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
-        let slot = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % HOT_SLOTS;
+        let slot = hot_slot(key);
         if self.hot[slot].0 == key {
             return self.hot[slot].1;
         }
