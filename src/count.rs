@@ -317,6 +317,12 @@ impl<'a> PieceNumbering<'a> {
     }
 }
 
+/// A piece of at most 15 bytes packed with its length into one integer (None when longer).
+#[inline]
+pub(crate) fn short_key(piece: &[u8]) -> Option<u128> {
+    (piece.len() <= MAX_PACKED).then(|| pack(piece))
+}
+
 /// Up to 15 bytes, little-endian, with the length in the top byte (so "a" and "a\0" differ).
 #[inline]
 fn pack(piece: &[u8]) -> u128 {

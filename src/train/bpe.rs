@@ -23,7 +23,7 @@
 //! `vocab.len() - 256 - specials`.
 
 use crate::bytes::byte_to_char_table;
-use crate::count::WordCounts;
+use crate::count::{short_key, WordCounts};
 use crate::error::{CoreError, Result};
 use crate::model::bpe::thread_pool;
 use crate::model::bpe_merge::{merge_units, MergeTable};
@@ -186,16 +186,12 @@ impl BpeTrainer {
 
     /// Train on a word-count table (its words are distinct: no adding up needed).
     pub fn train_counts(&self, counts: &WordCounts, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
-        let pieces: Vec<(&[u8], u64)> = counts.iter().filter(|&(w, c)| !w.is_empty() && c > 0).collect();
-        self.train_pieces(pieces, progress)
+        self.train_pieces(usable_pieces(counts), progress)
     }
 
     /// Train on distinct, non-empty pieces with positive counts.
     fn train_pieces(&self, pieces: Vec<(&[u8], u64)>, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
-        let state = self.run(progress, |state, inherited, min_count, keep| {
-            state.start_words(&pieces, inherited, min_count, keep)
-        })?;
-        Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
+        Ok(self.train_pieces_encoded(&pieces, progress)?.0)
     }
 
     /// Train on distinct, non-empty pieces with positive counts; also return each piece's final
@@ -741,6 +737,11 @@ fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Ve
     parts.into_iter().flatten().collect()
 }
 
+/// The pieces of a count table that training uses: non-empty, with a positive count.
+pub(crate) fn usable_pieces(counts: &WordCounts) -> Vec<(&[u8], u64)> {
+    counts.iter().filter(|&(w, c)| !w.is_empty() && c > 0).collect()
+}
+
 /// Non-empty pieces with a positive count, repeats added together.
 fn unique_pieces<'a, I>(pieces: I) -> Vec<(&'a [u8], u64)>
 where
@@ -794,17 +795,6 @@ impl Occurrence for PackedOccurrence {
     fn word(&self) -> u32 {
         (self.0 & ((1 << PACKED_WORD_BITS) - 1)) as u32
     }
-}
-
-/// A byte string of at most 15 bytes packed with its length into one integer (None when longer).
-fn short_key(bytes: &[u8]) -> Option<u128> {
-    if bytes.len() > 15 {
-        return None;
-    }
-    let mut key = [0u8; 16];
-    key[..bytes.len()].copy_from_slice(bytes);
-    key[15] = bytes.len() as u8;
-    Some(u128::from_le_bytes(key))
 }
 
 fn pack(a: u32, b: u32) -> u64 {

@@ -16,7 +16,9 @@ use crate::count::{PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
-use crate::train::bpe::{install, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Progress};
+use crate::train::bpe::{
+    install, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Progress,
+};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -78,11 +80,11 @@ impl SuperBpeTrainer {
             initial_merges: Vec::new(),
             ..self.config.clone()
         })?;
-        let lines = usable(counts2);
+        let lines = usable_pieces(counts2);
         let pool = thread_pool(self.config.num_threads)?;
         let (words, line_words) = match counts1 {
             Some(counts1) => {
-                let words = usable(counts1);
+                let words = usable_pieces(counts1);
                 let line_words = install(&pool, || self.line_words(&lines, &words));
                 (words, line_words)
             }
@@ -183,11 +185,6 @@ impl SuperBpeTrainer {
 struct Stage1Words {
     encoded: Vec<Vec<u32>>,
     lengths: Vec<u32>,
-}
-
-/// Non-empty pieces with a positive count (the pieces `BpeTrainer::train_counts` trains on).
-fn usable(counts: &WordCounts) -> Vec<(&[u8], u64)> {
-    counts.iter().filter(|&(w, c)| !w.is_empty() && c > 0).collect()
 }
 
 /// Each line encoded with stage 1's merges: the concatenation of its words' encodings, except that
@@ -305,7 +302,7 @@ mod tests {
         let c1 = counts(&text, "superbpe_stage1");
         let c2 = counts(&text, "superbpe_stage2");
         let trainer = SuperBpeTrainer::new(BpeTrainerConfig::default(), 300, "superbpe_stage1").unwrap();
-        let (lines, words) = (usable(&c2), usable(&c1));
+        let (lines, words) = (usable_pieces(&c2), usable_pieces(&c1));
         assert_spells(&trainer.line_words(&lines, &words), &lines, &words);
     }
 
@@ -316,7 +313,7 @@ mod tests {
         let text = random_text(5, 400, 40, &alphabet);
         let c2 = counts(&text, "superbpe_stage2");
         let trainer = SuperBpeTrainer::new(BpeTrainerConfig::default(), 300, "superbpe_stage1").unwrap();
-        let lines = usable(&c2);
+        let lines = usable_pieces(&c2);
         let (words, line_words) = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
             .install(|| trainer.words_of_lines(&lines));
         let derived: FxHashMap<&[u8], u64> = words.iter().copied().collect();
