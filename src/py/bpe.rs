@@ -52,7 +52,7 @@ fn word_counts(counts: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<Vec<u8>>, u64)>> 
     Ok(out)
 }
 
-fn bytes_list<'py>(py: Python<'py>, items: &[Vec<u8>]) -> PyResult<Bound<'py, PyList>> {
+pub(crate) fn bytes_list<'py>(py: Python<'py>, items: &[Vec<u8>]) -> PyResult<Bound<'py, PyList>> {
     PyList::new(py, items.iter().map(|v| PyBytes::new(py, v)))
 }
 
@@ -65,10 +65,11 @@ pub(crate) enum Reporter {
 }
 
 impl Reporter {
-    pub(crate) fn from_py(progress: &Bound<'_, PyAny>) -> PyResult<Reporter> {
-        if progress.is_none() {
+    /// The reporter a `progress=` argument asks for (absent or None: no reports).
+    pub(crate) fn from_py(progress: Option<&Bound<'_, PyAny>>) -> PyResult<Reporter> {
+        let Some(progress) = progress.filter(|p| !p.is_none()) else {
             return Ok(Reporter::None);
-        }
+        };
         if let Ok(mode) = progress.extract::<String>() {
             return match mode.as_str() {
                 "none" => Ok(Reporter::None),
@@ -152,10 +153,7 @@ fn train_bpe<'py>(
         forbid_colon_space, num_threads,
     };
     let trainer = BpeTrainer::new(config).map_err(to_py)?;
-    let reporter = match progress {
-        Some(p) => Reporter::from_py(&p)?,
-        None => Reporter::None,
-    };
+    let reporter = Reporter::from_py(progress.as_ref())?;
     let data = if let Ok(native) = counts.downcast::<PyWordCounts>() {
         let borrowed = native.borrow();
         let inner = &borrowed.inner;
@@ -198,10 +196,7 @@ fn train_superbpe<'py>(
         num_threads, initial_merges: Vec::new(),
     };
     let trainer = SuperBpeTrainer::new(config, transition, stage1_pattern).map_err(to_py)?;
-    let reporter = match progress {
-        Some(p) => Reporter::from_py(&p)?,
-        None => Reporter::None,
-    };
+    let reporter = Reporter::from_py(progress.as_ref())?;
     let c1 = counts1.map(|c| c.borrow());
     let c2 = counts2.borrow();
     let (words, lines) = (c1.as_ref().map(|c| &c.inner), &c2.inner);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::count::WordCounts;
 use crate::model::bpe::with_threads;
-use crate::py::bpe::Reporter;
+use crate::py::bpe::{bytes_list, Reporter};
 use crate::py::errors::to_py;
 use crate::py::pretok::PyWordCounts;
 use crate::train::bpe::{BpeTrainer, BpeTrainerConfig};
@@ -129,10 +129,7 @@ fn train_morph_bpe<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, vocab_size:
                         morfessor: Option<PyRef<'py, PyMorfessor>>, min_frequency: u64, max_token_length: Option<usize>,
                         special_tokens: Vec<String>, progress: Option<Bound<'py, PyAny>>, num_threads: usize)
                         -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>, usize, usize)> {
-    let reporter = match progress {
-        Some(p) => Reporter::from_py(&p)?,
-        None => Reporter::None,
-    };
+    let reporter = Reporter::from_py(progress.as_ref())?;
     let letters = letter_table(letters)?;
     let gold = gold.unwrap_or_default();
     let model = morfessor.as_ref().map(|m| m.inner.clone());
@@ -154,8 +151,7 @@ fn train_morph_bpe<'py>(py: Python<'py>, counts: &Bound<'py, PyAny>, vocab_size:
         })
     })?;
     reporter.finish(data.merges.len());
-    let vocab = PyList::new(py, data.vocab.iter().map(|v| PyBytes::new(py, v)))?;
-    Ok((vocab, data.merges, cut, total))
+    Ok((bytes_list(py, &data.vocab)?, data.merges, cut, total))
 }
 
 /// Python's cyclic garbage collector switched off until dropped (if it was on).
