@@ -140,6 +140,10 @@ struct State {
     floor: u64,
     /// Pairs whose token a filter forbids (`max_token_length`, SuperBPE's filters): never merged.
     rejected: FxHashSet<Pair>,
+    /// Training on cut lines (`train_encoded_cut`): stop, setting `aborted`, where the cut could
+    /// change the result (a recount, a duplicate token, an index floor below the cut's).
+    strict: bool,
+    aborted: bool,
 }
 
 pub struct BpeTrainer {
@@ -216,6 +220,23 @@ impl BpeTrainer {
         Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
     }
 
+    /// `train_encoded` on lines cut where the pair across the cut is counted fewer than `cut_floor`
+    /// times in the uncut lines. The result equals training on the uncut lines as long as no merge
+    /// needs a pair across a cut: the index floor is at least `cut_floor` (so every indexed pair
+    /// has its full count; a pair across a cut can only lose occurrences), the pairs are never
+    /// recounted and no merge re-makes an existing token. None where that fails.
+    pub(crate) fn train_encoded_cut(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, cut_floor: u64,
+                                    progress: &mut dyn FnMut(Progress)) -> Result<Option<BpeModelData>> {
+        let state = self.run(progress, |state, _, min_count, keep| {
+            state.words = words;
+            state.counts = counts;
+            state.strict = true;
+            state.count_pairs(min_count, keep);
+            state.aborted = state.floor < cut_floor;
+        })?;
+        Ok((!state.aborted).then_some(BpeModelData { vocab: state.vocab, merges: state.merges }))
+    }
+
     /// Register the initial merges, let `start` set the words and index their pairs (on the
     /// trainer's threads), then merge up to `vocab_size`.
     fn run(&self, progress: &mut dyn FnMut(Progress),
@@ -247,6 +268,8 @@ impl BpeTrainer {
             pool: None,
             floor: 1,
             rejected: FxHashSet::default(),
+            strict: false,
+            aborted: false,
         }
     }
 
@@ -299,7 +322,7 @@ impl BpeTrainer {
         let mut heap = state.heap();
         let mut done = 0usize;
         progress(Progress { merges_done: 0, merges_total: total, last_count: 0 });
-        while state.vocab.len() < target {
+        while state.vocab.len() < target && !state.aborted {
             let top = heap.pop();
             let current = top.as_ref().map_or(0, |t| state.pair_counts.get(&t.pair).copied().unwrap_or(0).max(0) as u64);
             if let Some(top) = top.as_ref().filter(|t| t.count != current) {
@@ -310,6 +333,10 @@ impl BpeTrainer {
             }
             if current < state.floor && state.floor > min_count {
                 // An unindexed pair may now be the most frequent: index more pairs and go on.
+                if state.strict {
+                    state.aborted = true;
+                    break;
+                }
                 let remaining = target - state.vocab.len();
                 state.in_pool(|state| state.recount_pairs(min_count, index_size(remaining)));
                 heap = state.heap();
@@ -325,6 +352,10 @@ impl BpeTrainer {
                 continue;
             }
             let duplicate = state.ids.contains_key(&token);
+            if duplicate && state.strict {
+                state.aborted = true;
+                break;
+            }
             let new_id = state.token_id(&token);
             state.merges.push(top.pair);
             let mut grown = state.apply_merge(top.pair, new_id, if duplicate { 1 } else { state.floor });
@@ -355,7 +386,7 @@ pub(crate) fn install<R: Send>(pool: &Option<Arc<rayon::ThreadPool>>, f: impl Fn
 /// can be merged (so a recount is rare; none in the 5 MB and 42 MB benchmarks), at least 4,096.
 /// Fewer indexed pairs means shorter word lists to build: SuperBPE stage 2 at 5 MB ran 25% faster
 /// than with 8 × remaining, at least 65,536.
-fn index_size(remaining: usize) -> usize {
+pub(crate) fn index_size(remaining: usize) -> usize {
     (4 * remaining).max(1 << 12)
 }
 
@@ -560,17 +591,12 @@ impl State {
 
     /// The count of the `keep`-th most frequent mergeable run, at least `min_count`.
     fn keep_floor<O: Occurrence>(&self, runs: &[(&[O], u64)], min_count: u64, keep: usize) -> u64 {
-        let mut counts: Vec<u64> = runs
+        let counts: Vec<u64> = runs
             .iter()
             .filter(|(run, _)| self.rejected.is_empty() || !self.rejected.contains(&run[0].pair()))
             .map(|&(_, count)| count)
             .collect();
-        if counts.len() > keep {
-            let (_, &mut kth, _) = counts.select_nth_unstable_by(keep - 1, |a, b| b.cmp(a));
-            kth.max(min_count)
-        } else {
-            min_count
-        }
+        index_floor(counts, min_count, keep)
     }
 
     /// Merge `pair` into `new_id` in every word holding it; update counts and the index.
@@ -610,6 +636,17 @@ impl State {
         pushed.sort_unstable();
         pushed.dedup();
         pushed
+    }
+}
+
+/// The `keep`-th largest of `counts`, at least `min_count` (`min_count` when there are no more than
+/// `keep`): the lowest count the pair index holds.
+pub(crate) fn index_floor(mut counts: Vec<u64>, min_count: u64, keep: usize) -> u64 {
+    if counts.len() > keep {
+        let (_, &mut kth, _) = counts.select_nth_unstable_by(keep - 1, |a, b| b.cmp(a));
+        kth.max(min_count)
+    } else {
+        min_count
     }
 }
 
@@ -797,7 +834,7 @@ impl Occurrence for PackedOccurrence {
     }
 }
 
-fn pack(a: u32, b: u32) -> u64 {
+pub(crate) fn pack(a: u32, b: u32) -> u64 {
     (a as u64) << 32 | b as u64
 }
 
@@ -1085,6 +1122,30 @@ mod tests {
         trainer.merge_loop(&mut state, &mut |_| {});
         assert!(!state.rejected.is_empty());
         assert_eq!((state.vocab, state.merges), (full.vocab, full.merges));
+    }
+
+    /// Cut lines train like whole ones, or give None: where a merge re-makes a token, where the
+    /// pairs would be recounted, or where the index floor is below the cut's.
+    #[test]
+    fn cut_training_stops_where_the_cut_could_matter() {
+        let config = BpeTrainerConfig {
+            vocab_size: 262, min_frequency: 1,
+            initial_merges: vec![(b"b".to_vec(), b"c".to_vec()), (b"a".to_vec(), b"b".to_vec())],
+            ..Default::default()
+        };
+        let trainer = BpeTrainer::new(config).unwrap();
+        let id = |t: &[u8]| byte_alphabet_order().iter().position(|&b| b == t[0]).unwrap() as u32;
+        let (a, c, bc, ab) = (id(b"a"), id(b"c"), 256, 257);
+        // (a, bc) makes "abc"; then (ab, c) would make "abc" again.
+        let words = vec![vec![a, bc], vec![ab, c]];
+        let whole = trainer.train_encoded(words.clone(), vec![5, 3], &mut |_| {}).unwrap();
+        assert_eq!(whole.merges.len(), 4, "the duplicate merge is made");
+        assert_eq!(trainer.train_encoded_cut(words, vec![5, 3], 1, &mut |_| {}).unwrap(), None);
+        let plain = vec![vec![a, bc, a, bc], vec![c, c]];
+        let expected = trainer.train_encoded(plain.clone(), vec![2, 1], &mut |_| {}).unwrap();
+        let cut = trainer.train_encoded_cut(plain.clone(), vec![2, 1], 1, &mut |_| {}).unwrap();
+        assert_eq!(cut, Some(expected));
+        assert_eq!(trainer.train_encoded_cut(plain, vec![2, 1], 5, &mut |_| {}).unwrap(), None, "floor below the cut's");
     }
 
     #[test]

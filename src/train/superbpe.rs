@@ -17,10 +17,13 @@ use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
 use crate::train::bpe::{
-    install, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig, InheritedMerges, Progress,
+    index_floor, index_size, install, pack, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig,
+    InheritedMerges, Progress,
 };
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+type Pool = Option<std::sync::Arc<rayon::ThreadPool>>;
 
 /// Marks a line entry that is a stretch of bytes (its length in the other bits), not a stage-1 word.
 const BYTES: u32 = 1 << 31;
@@ -73,6 +76,12 @@ impl SuperBpeTrainer {
     /// `superbpe_stage1`, whose pretokens never mix digits with other characters).
     pub fn train(&self, counts1: Option<&WordCounts>, counts2: &WordCounts, progress: &mut dyn FnMut(Progress))
         -> Result<SuperBpeModel> {
+        self.train_with(counts1, counts2, true, progress)
+    }
+
+    /// `train`, with stage 2 on cut lines (`cut`, the default) or always on the whole lines.
+    fn train_with(&self, counts1: Option<&WordCounts>, counts2: &WordCounts, cut: bool,
+                  progress: &mut dyn FnMut(Progress)) -> Result<SuperBpeModel> {
         let stage1 = BpeTrainer::new(BpeTrainerConfig {
             vocab_size: self.transition.min(self.config.vocab_size),
             max_words_per_token: None,
@@ -91,8 +100,6 @@ impl SuperBpeTrainer {
             None => install(&pool, || self.words_of_lines(&lines)),
         };
         let (data1, encoded) = stage1.train_pieces_encoded(&words, progress)?;
-        let word_lengths: Vec<u32> = words.iter().map(|&(w, _)| w.len() as u32).collect();
-        drop(words);
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
             return Ok(SuperBpeModel { data: data1, stage1_merges });
@@ -103,16 +110,28 @@ impl SuperBpeTrainer {
             .map(|&(a, b)| (data1.vocab[a as usize].clone(), data1.vocab[b as usize].clone()))
             .collect();
         let stage2 = BpeTrainer::new(BpeTrainerConfig { initial_merges, ..self.config.clone() })?;
-        let data = match InheritedMerges::of_model(&data1, self.config.special_tokens.len()) {
-            Some(merges) => {
-                let stage1_words = Stage1Words { encoded, lengths: word_lengths };
-                let words2 = install(&pool, || encode_lines(&lines, &line_words, &stage1_words, &merges));
-                drop((line_words, stage1_words));
-                stage2.train_encoded(words2, lines.iter().map(|&(_, c)| c).collect(), progress)?
-            }
-            None => stage2.train_counts(counts2, progress)?,
+        let Some(merges) = InheritedMerges::of_model(&data1, self.config.special_tokens.len()) else {
+            return Ok(SuperBpeModel { data: stage2.train_counts(counts2, progress)?, stage1_merges });
         };
+        let stage1_words = Stage1Words::new(&words, encoded);
+        let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
+        let data = self.stage2(&stage2, &text, &pool, data1.vocab.len(), cut, progress)?;
         Ok(SuperBpeModel { data, stage1_merges })
+    }
+
+    /// Train stage 2 on the lines cut where no merge can cross (`cut`: see `Stage2Text::cut`), or on
+    /// the whole lines where the cut could change the result or `cut` is false; `vocab_len` is stage
+    /// 1's vocabulary size.
+    fn stage2(&self, stage2: &BpeTrainer, text: &Stage2Text, pool: &Pool, vocab_len: usize, cut: bool,
+              progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
+        if cut {
+            let keep = index_size(self.config.vocab_size.saturating_sub(vocab_len));
+            let parts = install(pool, || text.cut(self.config.min_frequency, keep));
+            if let Some(data) = stage2.train_encoded_cut(parts.words, parts.counts, parts.floor, progress)? {
+                return Ok(data);
+            }
+        }
+        stage2.train_encoded(install(pool, || text.encode_all()), text.lines.iter().map(|&(_, c)| c).collect(), progress)
     }
 
     /// The stage-1 words of the lines (each distinct word once, with its count over the lines'
@@ -181,49 +200,402 @@ impl SuperBpeTrainer {
     }
 }
 
-/// What stage 1 leaves for stage 2: each word's final encoding and its length in bytes.
+/// What stage 1 leaves for stage 2: each word's final encoding, its length in bytes, and its first
+/// and last byte.
 struct Stage1Words {
     encoded: Vec<Vec<u32>>,
     lengths: Vec<u32>,
+    ends: Vec<(u8, u8)>,
+    /// The first and the last token of each word's encoding.
+    outer: Vec<(u32, u32)>,
 }
 
-/// Each line encoded with stage 1's merges: the concatenation of its words' encodings, except that
-/// words an inherited token could join, and text that is no stage-1 word, are encoded from their
-/// bytes (once per distinct run of bytes and thread).
-fn encode_lines(lines: &[(&[u8], u64)], line_words: &LineWords, words: &Stage1Words, merges: &InheritedMerges)
-    -> Vec<Vec<u32>> {
-    let encode_chunk = |range: std::ops::Range<usize>| {
-        let mut cache: FxHashMap<&[u8], Vec<u32>> = FxHashMap::default();
-        range
-            .map(|i| {
-                let (line, entries) = (lines[i].0, line_words.line(i));
-                let mut ids = Vec::with_capacity(entries.len() + entries.len() / 2);
-                let (mut run_start, mut run_words, mut end) = (0usize, 0usize, 0usize);
-                for &entry in entries {
-                    end += match entry & BYTES {
-                        0 => words.lengths[entry as usize],
-                        _ => entry & !BYTES,
-                    } as usize;
-                    run_words += 1;
-                    if end < line.len() && merges.spans(line[end - 1], line[end]) {
-                        continue; // an inherited token may join this entry with the next
-                    }
-                    if run_words == 1 && entry & BYTES == 0 {
-                        ids.extend_from_slice(&words.encoded[entry as usize]);
-                    } else {
-                        let bytes = &line[run_start..end];
-                        ids.extend_from_slice(cache.entry(bytes).or_insert_with(|| merges.encode(bytes)));
-                    }
-                    (run_start, run_words) = (end, 0);
-                }
-                ids
+impl Stage1Words {
+    fn new(words: &[(&[u8], u64)], encoded: Vec<Vec<u32>>) -> Stage1Words {
+        Stage1Words {
+            lengths: words.iter().map(|&(w, _)| w.len() as u32).collect(),
+            ends: words.iter().map(|&(w, _)| (w[0], w[w.len() - 1])).collect(),
+            outer: encoded.iter().map(|e| (e[0], e[e.len() - 1])).collect(),
+            encoded,
+        }
+    }
+}
+
+/// Stage 2's lines as stage-1 words, with what it takes to encode them.
+struct Stage2Text<'t, 'a> {
+    lines: &'t [(&'a [u8], u64)],
+    line_words: &'t LineWords,
+    words: &'t Stage1Words,
+    merges: &'t InheritedMerges,
+}
+
+/// Stage 2's words (lines or parts of lines, encoded) with their counts, and the count below which
+/// the pair across every cut lies (see `Stage2Text::cut`).
+struct CutLines {
+    words: Vec<Vec<u32>>,
+    counts: Vec<u64>,
+    floor: u64,
+}
+
+/// Per-line byte-run encodings, kept per thread.
+type RunCache<'a> = FxHashMap<&'a [u8], Vec<u32>>;
+
+impl<'t, 'a> Stage2Text<'t, 'a> {
+    /// Line `i` as runs, in order: `f(Some(word), bytes)` for a stage-1 word on its own, `f(None,
+    /// bytes)` for words an inherited token could join (so they encode together) or text that is
+    /// no stage-1 word.
+    fn for_each_run(&self, i: usize, mut f: impl FnMut(Option<u32>, &'a [u8])) {
+        let line = self.lines[i].0;
+        let (mut start, mut end, mut run_words) = (0usize, 0usize, 0usize);
+        for &entry in self.line_words.line(i) {
+            end += match entry & BYTES {
+                0 => self.words.lengths[entry as usize],
+                _ => entry & !BYTES,
+            } as usize;
+            run_words += 1;
+            if end < line.len() && self.merges.spans(line[end - 1], line[end]) {
+                continue; // an inherited token may join this entry with the next
+            }
+            let word = (run_words == 1 && entry & BYTES == 0).then_some(entry);
+            f(word, &line[start..end]);
+            (start, run_words) = (end, 0);
+        }
+    }
+
+    /// Line `i` encoded with stage 1's merges: its words' encodings put together, runs that are
+    /// not one word encoded from their bytes (once per distinct run in `cache`).
+    fn encode_line(&self, i: usize, cache: &mut RunCache<'a>) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(self.line_words.line(i).len() * 3 / 2);
+        self.for_each_run(i, |word, bytes| match word {
+            Some(word) => ids.extend_from_slice(&self.words.encoded[word as usize]),
+            None => ids.extend_from_slice(cache.entry(bytes).or_insert_with(|| self.merges.encode(bytes))),
+        });
+        ids
+    }
+
+    /// Every line encoded (`encode_line`), on all threads.
+    fn encode_all(&self) -> Vec<Vec<u32>> {
+        let parts: Vec<Vec<Vec<u32>>> = thread_ranges(self.lines.len())
+            .into_par_iter()
+            .map(|range| {
+                let mut cache = RunCache::default();
+                range.map(|i| self.encode_line(i, &mut cache)).collect()
             })
-            .collect::<Vec<Vec<u32>>>()
-    };
-    let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
-    let ranges: Vec<std::ops::Range<usize>> = (0..lines.len()).step_by(chunk).map(|s| s..(s + chunk).min(lines.len())).collect();
-    let parts: Vec<Vec<Vec<u32>>> = ranges.into_par_iter().map(encode_chunk).collect();
-    parts.into_iter().flatten().collect()
+            .collect();
+        parts.into_iter().flatten().collect()
+    }
+
+    /// Whether line `i` is its words' encodings put together: every entry a word, and no inherited
+    /// token could join two of them.
+    fn is_plain(&self, i: usize) -> bool {
+        let entries = self.line_words.line(i);
+        entries.iter().all(|&e| e & BYTES == 0)
+            && entries.windows(2).all(|w| {
+                !self.merges.spans(self.words.ends[w[0] as usize].1, self.words.ends[w[1] as usize].0)
+            })
+    }
+
+    /// The lines as units (`Units`) with their counts: plain lines as they are, then the others.
+    fn units(&self) -> Units<'t> {
+        let n = self.lines.len();
+        let plain: Vec<bool> = (0..n).into_par_iter().map(|i| self.is_plain(i)).collect();
+        let mut units = Units {
+            lines: Vec::with_capacity(n),
+            outer: self.words.outer.clone(),
+            runs: Vec::new(),
+            words: self.words,
+            line_words: self.line_words,
+        };
+        for i in (0..n).filter(|&i| plain[i]) {
+            units.lines.push((UnitRun::Line(i), self.lines[i].1));
+        }
+        let mut run_ids: FxHashMap<&[u8], u32> = FxHashMap::default();
+        for i in (0..n).filter(|&i| !plain[i]) {
+            let mut entries = Vec::new();
+            self.for_each_run(i, |word, bytes| {
+                entries.push(word.unwrap_or_else(|| {
+                    let next = (self.words.encoded.len() + units.runs.len()) as u32;
+                    *run_ids.entry(bytes).or_insert_with(|| {
+                        let ids = self.merges.encode(bytes);
+                        units.outer.push((ids[0], ids[ids.len() - 1]));
+                        units.runs.push(ids);
+                        next
+                    })
+                }))
+            });
+            units.lines.push((UnitRun::Own(entries), self.lines[i].1));
+        }
+        units
+    }
+
+    /// Stage 2's words with the lines cut where no merge can cross, each distinct part once.
+    ///
+    /// Every pair is counted over the whole lines, as units (`units`): pairs inside a unit's
+    /// encoding from the unit counts, the pair across two units from the lines' junctions. `floor`
+    /// is the index floor the trainer will use (the `keep`-th largest count, at least
+    /// `min_count`). A junction whose pair is counted fewer than `floor` times is cut: the pair
+    /// holding that junction's two tokens can only lose occurrences, and any later pair across it
+    /// is counted at most as often (its occurrences come from this pair's), so no merge crosses the
+    /// cut while the index is not recounted (`train_encoded_cut` checks the rest). One-unit parts
+    /// are counted per unit, longer ones per distinct run of unit ids.
+    fn cut(&self, min_count: u64, keep: usize) -> CutLines {
+        let units = self.units();
+        let (sketch, unit_counts) = units.sketch();
+        let mut threshold = {
+            let mut values: Vec<u32> = sketch.iter().copied().filter(|&v| v as u64 >= min_count).collect();
+            (index_floor_u32(&mut values, keep) as u64 / 2).max(min_count)
+        };
+        let (pair_counts, floor) = loop {
+            let pair_counts = units.count_pairs_above(&sketch, &unit_counts, threshold);
+            let counts: Vec<u64> = pair_counts.values().copied().filter(|&c| c >= min_count).collect();
+            let floor = index_floor(counts, min_count, keep);
+            if floor >= threshold || threshold <= min_count {
+                break (pair_counts, floor);
+            }
+            threshold = (threshold / 2).max(min_count);
+        };
+        let live: FxHashSet<u64> = pair_counts.into_iter().filter(|&(_, c)| c >= floor).map(|(p, _)| p).collect();
+        units.parts(&sketch, &live, floor)
+    }
+}
+
+/// A line as units: a stage-2 line whose entries are its units (`Line`), or its own entries.
+enum UnitRun {
+    Line(usize),
+    Own(Vec<u32>),
+}
+
+/// Stage 2's lines as units, with each unit's encoding. Units `0..words` are the stage-1 words;
+/// the rest are runs of text encoded from their bytes (words an inherited token could join, text
+/// that is no stage-1 word).
+struct Units<'t> {
+    lines: Vec<(UnitRun, u64)>,
+    line_words: &'t LineWords,
+    /// The first and last token of every unit.
+    outer: Vec<(u32, u32)>,
+    runs: Vec<Vec<u32>>,
+    words: &'t Stage1Words,
+}
+
+impl Units<'_> {
+    fn entries<'l>(&'l self, line: &'l UnitRun) -> &'l [u32] {
+        match line {
+            UnitRun::Line(i) => self.line_words.line(*i),
+            UnitRun::Own(entries) => entries,
+        }
+    }
+
+    fn encoded(&self, unit: u32) -> &[u32] {
+        let words = self.words.encoded.len();
+        match (unit as usize).checked_sub(words) {
+            None => &self.words.encoded[unit as usize],
+            Some(run) => &self.runs[run],
+        }
+    }
+
+    /// The pair of tokens across unit `a` followed by unit `b`.
+    #[inline]
+    fn junction(&self, a: u32, b: u32) -> u64 {
+        pack(self.outer[a as usize].1, self.outer[b as usize].0)
+    }
+
+    /// Every pair's count, or more (pairs share slots): the sketch, with each unit's count.
+    fn sketch(&self) -> (Vec<u32>, Vec<u64>) {
+        let n_units = self.outer.len();
+        let shares: Vec<(Vec<u32>, Vec<u64>)> = self
+            .lines
+            .par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+            .map(|share| {
+                let mut sketch = vec![0u32; 1 << SKETCH_BITS];
+                let mut unit_counts = vec![0u64; n_units];
+                for (line, count) in share {
+                    let entries = self.entries(line);
+                    for &unit in entries {
+                        unit_counts[unit as usize] += count;
+                    }
+                    let c = (*count).min(u32::MAX as u64) as u32;
+                    for w in entries.windows(2) {
+                        let slot = &mut sketch[sketch_slot(self.junction(w[0], w[1]))];
+                        *slot = slot.saturating_add(c);
+                    }
+                }
+                (sketch, unit_counts)
+            })
+            .collect();
+        let mut shares = shares.into_iter();
+        let (mut sketch, mut unit_counts) = shares.next().unwrap_or_default();
+        for (more_sketch, more_counts) in shares {
+            sketch.iter_mut().zip(more_sketch).for_each(|(a, b)| *a = a.saturating_add(b));
+            unit_counts.iter_mut().zip(more_counts).for_each(|(a, b)| *a += b);
+        }
+        for (unit, &count) in unit_counts.iter().enumerate().filter(|&(_, &c)| c > 0) {
+            let c = count.min(u32::MAX as u64) as u32;
+            for w in self.encoded(unit as u32).windows(2) {
+                let slot = &mut sketch[sketch_slot(pack(w[0], w[1]))];
+                *slot = slot.saturating_add(c);
+            }
+        }
+        (sketch, unit_counts)
+    }
+
+    /// The exact count of every pair whose sketch slot holds at least `threshold` (so every pair
+    /// counted that often, and some others).
+    fn count_pairs_above(&self, sketch: &[u32], unit_counts: &[u64], threshold: u64) -> FxHashMap<u64, u64> {
+        let frequent = |pair: u64| sketch[sketch_slot(pair)] as u64 >= threshold;
+        let shares: Vec<FxHashMap<u64, u64>> = self
+            .lines
+            .par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+            .map(|share| {
+                let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
+                for (line, count) in share {
+                    for w in self.entries(line).windows(2) {
+                        let pair = self.junction(w[0], w[1]);
+                        if frequent(pair) {
+                            *counts.entry(pair).or_insert(0) += count;
+                        }
+                    }
+                }
+                counts
+            })
+            .collect();
+        let mut shares = shares.into_iter();
+        let mut counts = shares.next().unwrap_or_default();
+        for more in shares {
+            for (pair, count) in more {
+                *counts.entry(pair).or_insert(0) += count;
+            }
+        }
+        for (unit, &count) in unit_counts.iter().enumerate().filter(|&(_, &c)| c > 0) {
+            for w in self.encoded(unit as u32).windows(2) {
+                let pair = pack(w[0], w[1]);
+                if frequent(pair) {
+                    *counts.entry(pair).or_insert(0) += count;
+                }
+            }
+        }
+        counts
+    }
+
+    /// The lines cut at every junction whose pair is not `live`: each distinct part once, with its
+    /// count (one-unit parts of one token have no pair and are left out).
+    fn parts(&self, sketch: &[u32], live: &FxHashSet<u64>, floor: u64) -> CutLines {
+        let n_units = self.outer.len();
+        let packable = n_units < (1 << UNIT_BITS) - 1;
+        let shares: Vec<Parts> = self
+            .lines
+            .par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+            .map(|share| {
+                let mut parts = Parts::new(n_units, share.len());
+                for (line, count) in share {
+                    let entries = self.entries(line);
+                    let mut start = 0;
+                    for end in 1..=entries.len() {
+                        if end < entries.len() && {
+                            let pair = self.junction(entries[end - 1], entries[end]);
+                            sketch[sketch_slot(pair)] as u64 >= floor && live.contains(&pair)
+                        } {
+                            continue;
+                        }
+                        parts.add(&entries[start..end], *count, packable);
+                        start = end;
+                    }
+                }
+                parts
+            })
+            .collect();
+        let mut shares = shares.into_iter();
+        let Parts { mut single, mut short, mut long } = shares.next().unwrap_or_else(|| Parts::new(n_units, 0));
+        for more in shares {
+            single.iter_mut().zip(more.single).for_each(|(a, b)| *a += b);
+            for (run, count) in more.short {
+                *short.entry(run).or_insert(0) += count;
+            }
+            for (run, count) in more.long {
+                *long.entry(run).or_insert(0) += count;
+            }
+        }
+        let mut out = CutLines { words: Vec::new(), counts: Vec::new(), floor };
+        for (unit, count) in single.into_iter().enumerate().filter(|&(_, c)| c > 0) {
+            let ids = self.encoded(unit as u32);
+            if ids.len() > 1 {
+                out.words.push(ids.to_vec());
+                out.counts.push(count);
+            }
+        }
+        let mut add = |run: &mut dyn Iterator<Item = u32>, count: u64| {
+            out.words.push(run.flat_map(|u| self.encoded(u).iter().copied()).collect());
+            out.counts.push(count);
+        };
+        for (key, count) in short {
+            add(&mut unpack_units(key), count);
+        }
+        for (run, count) in long {
+            add(&mut run.iter().copied(), count);
+        }
+        out
+    }
+}
+
+/// Distinct parts of lines (runs of units) with their counts: one unit by its id, two or three
+/// packed in an integer (`pack_units`), longer ones by their slice.
+struct Parts<'l> {
+    single: Vec<u64>,
+    short: FxHashMap<u64, u64>,
+    long: FxHashMap<&'l [u32], u64>,
+}
+
+impl<'l> Parts<'l> {
+    fn new(units: usize, lines: usize) -> Parts<'l> {
+        let mut short = FxHashMap::default();
+        short.reserve(lines);
+        Parts { single: vec![0; units], short, long: FxHashMap::default() }
+    }
+
+    /// Count `run` `count` more times (`packable`: unit ids fit `pack_units`).
+    #[inline]
+    fn add(&mut self, run: &'l [u32], count: u64, packable: bool) {
+        match run {
+            [unit] => self.single[*unit as usize] += count,
+            run if packable && run.len() <= 3 => *self.short.entry(pack_units(run)).or_insert(0) += count,
+            run => *self.long.entry(run).or_insert(0) += count,
+        }
+    }
+}
+
+/// Slots of the pair-count sketch (`Units::sketch`): 2^18, a megabyte, which stays in cache.
+const SKETCH_BITS: u32 = 18;
+
+#[inline]
+fn sketch_slot(pair: u64) -> usize {
+    (pair.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SKETCH_BITS)) as usize
+}
+
+/// The `keep`-th largest of `values` (0 when there are fewer).
+fn index_floor_u32(values: &mut [u32], keep: usize) -> u32 {
+    if values.len() < keep || keep == 0 {
+        return 0;
+    }
+    *values.select_nth_unstable_by(keep - 1, |a, b| b.cmp(a)).1
+}
+
+/// Bits of a unit id in a packed run of units.
+const UNIT_BITS: u32 = 21;
+
+/// Two or three unit ids (each below 2^21 - 1) in one integer, each plus one so that absent
+/// slots are zero.
+#[inline]
+fn pack_units(run: &[u32]) -> u64 {
+    run.iter().enumerate().fold(0u64, |key, (i, &u)| key | ((u as u64 + 1) << (UNIT_BITS * i as u32)))
+}
+
+fn unpack_units(key: u64) -> impl Iterator<Item = u32> {
+    (0..3).map(move |i| ((key >> (UNIT_BITS * i)) & ((1 << UNIT_BITS) - 1)) as u32).take_while(|&u| u != 0).map(|u| u - 1)
+}
+
+/// `0..n` split into one range per thread.
+fn thread_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let chunk = n.div_ceil(rayon::current_num_threads()).max(1);
+    (0..n).step_by(chunk).map(|s| s..(s + chunk).min(n)).collect()
 }
 
 #[cfg(test)]
@@ -274,9 +646,9 @@ mod tests {
             let fused = trainer.train(Some(&half), &c2, &mut |_| {}).unwrap();
             assert_eq!(fused.data, two_calls(&half, &c2, &config, t), "seed {seed}, half the words");
             let expected = two_calls(&c1, &c2, &config, t);
-            for words in [Some(&c1), None] {
-                let fused = trainer.train(words, &c2, &mut |_| {}).unwrap();
-                assert_eq!(fused.data, expected, "seed {seed}, words given: {}", words.is_some());
+            for (words, cut) in [(Some(&c1), true), (None, true), (None, false)] {
+                let fused = trainer.train_with(words, &c2, cut, &mut |_| {}).unwrap();
+                assert_eq!(fused.data, expected, "seed {seed}, words given: {}, cut: {cut}", words.is_some());
                 assert!(fused.stage1_merges > 0 && fused.data.merges.len() > fused.stage1_merges);
             }
         }
