@@ -536,11 +536,11 @@ impl Units<'_> {
     }
 }
 
-/// Distinct parts of lines (runs of units) with their counts: one unit by its id, two or three
+/// Distinct parts of lines (runs of units) with their counts: one unit by its id, two to six
 /// packed in an integer (`pack_units`), longer ones by their slice.
 struct Parts<'l> {
     single: Vec<u64>,
-    short: FxHashMap<u64, u64>,
+    short: FxHashMap<u128, u64>,
     long: FxHashMap<&'l [u32], u64>,
 }
 
@@ -556,7 +556,7 @@ impl<'l> Parts<'l> {
     fn add(&mut self, run: &'l [u32], count: u64, packable: bool) {
         match run {
             [unit] => self.single[*unit as usize] += count,
-            run if packable && run.len() <= 3 => *self.short.entry(pack_units(run)).or_insert(0) += count,
+            run if packable && run.len() <= 6 => *self.short.entry(pack_units(run)).or_insert(0) += count,
             run => *self.long.entry(run).or_insert(0) += count,
         }
     }
@@ -581,15 +581,15 @@ fn index_floor_u32(values: &mut [u32], keep: usize) -> u32 {
 /// Bits of a unit id in a packed run of units.
 const UNIT_BITS: u32 = 21;
 
-/// Two or three unit ids (each below 2^21 - 1) in one integer, each plus one so that absent
+/// Two to six unit ids (each below 2^21 - 1) in one integer, each plus one so that absent
 /// slots are zero.
 #[inline]
-fn pack_units(run: &[u32]) -> u64 {
-    run.iter().enumerate().fold(0u64, |key, (i, &u)| key | ((u as u64 + 1) << (UNIT_BITS * i as u32)))
+fn pack_units(run: &[u32]) -> u128 {
+    run.iter().enumerate().fold(0u128, |key, (i, &u)| key | ((u as u128 + 1) << (UNIT_BITS * i as u32)))
 }
 
-fn unpack_units(key: u64) -> impl Iterator<Item = u32> {
-    (0..3).map(move |i| ((key >> (UNIT_BITS * i)) & ((1 << UNIT_BITS) - 1)) as u32).take_while(|&u| u != 0).map(|u| u - 1)
+fn unpack_units(key: u128) -> impl Iterator<Item = u32> {
+    (0..6).map(move |i| ((key >> (UNIT_BITS * i)) & ((1 << UNIT_BITS) - 1)) as u32).take_while(|&u| u != 0).map(|u| u - 1)
 }
 
 /// `0..n` split into one range per thread.
