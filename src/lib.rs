@@ -13,10 +13,3 @@ pub mod train;
 
 #[cfg(feature = "python")]
 mod py;
-
-/// The extension allocates and frees large buffers (pair occurrences, encoded lines) in every call;
-/// mimalloc keeps freed memory for the next one instead of returning it to the system, where each
-/// fresh page costs a fault.
-#[cfg(feature = "python")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
