@@ -209,8 +209,9 @@ impl BpeTrainer {
     }
 
     /// Train on words already encoded with the config's initial merges (each of which must make a new
-    /// token; see `InheritedMerges`), `counts[i]` times each.
-    pub(crate) fn train_encoded(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, progress: &mut dyn FnMut(Progress))
+    /// token; see `InheritedMerges`), `counts[i]` times each: what `train_encoded_cut` must equal.
+    #[cfg(test)]
+    fn train_encoded(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, progress: &mut dyn FnMut(Progress))
         -> Result<BpeModelData> {
         let state = self.run(progress, |state, _, min_count, keep| {
             state.words = words;

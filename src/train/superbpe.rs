@@ -4,13 +4,19 @@
 //! transition vocabulary size t; stage 2 starts from the lines (`counts2`, split only at digit
 //! groups) encoded with stage 1's merges and continues to `vocab_size` with the superword filters.
 //! The result equals training stage 2 with `initial_merges` = stage 1's merges (`BpeTrainer`'s
-//! general path, which this falls back to when a stage-1 merge re-made an existing token).
+//! general path, which this falls back to when a stage-1 merge re-made an existing token, or when
+//! the cut below could change the result).
 //!
-//! What the fusion saves: the corpus is pretokenized once (with the stage-1 pattern the words are
-//! counted from the stage-2 pieces, and each line is kept as its sequence of stage-1 words), and stage
-//! 2 does not encode its lines byte by byte: a line is the concatenation of its words' final stage-1
-//! encodings (which stage 1 leaves behind), bytes being encoded only where an inherited token could
-//! span two words (rare) or a pretoken is not a stage-1 word (a `counts1` made some other way).
+//! What the fusion saves:
+//! - The corpus is pretokenized once: with the stage-1 pattern the words are counted from the
+//!   stage-2 pieces, and each line is kept as its sequence of stage-1 words.
+//! - Stage 2 never encodes its lines byte by byte: a line is its words' final stage-1 encodings put
+//!   together (stage 1 leaves them behind); bytes are encoded only where an inherited token could
+//!   span two words, or a pretoken is not a stage-1 word (a `counts1` made some other way).
+//! - Stage 2 does not train on whole lines. Its pairs are counted from the words, the lines are cut
+//!   wherever the pair across two words is too rare to be merged before the pair index would be
+//!   rebuilt, and each distinct part is kept once (`Stage2Text::cut`): at 5 MB / 8k, 111k parts
+//!   instead of 78k lines of 1.2M tokens.
 
 use crate::count::{PieceNumbering, WordCounts};
 use crate::error::Result;
@@ -22,8 +28,6 @@ use crate::train::bpe::{
 };
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-
-type Pool = Option<std::sync::Arc<rayon::ThreadPool>>;
 
 /// Marks a line entry that is a stretch of bytes (its length in the other bits), not a stage-1 word.
 const BYTES: u32 = 1 << 31;
@@ -114,24 +118,22 @@ impl SuperBpeTrainer {
             return Ok(SuperBpeModel { data: stage2.train_counts(counts2, progress)?, stage1_merges });
         };
         let stage1_words = Stage1Words::new(&words, encoded);
-        let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
-        let data = self.stage2(&stage2, &text, &pool, data1.vocab.len(), cut, progress)?;
+        let keep = index_size(self.config.vocab_size.saturating_sub(data1.vocab.len()));
+        let parts = cut.then(|| {
+            let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
+            install(&pool, || text.cut(self.config.min_frequency, keep))
+        });
+        drop((lines, line_words, stage1_words, words));
+        let trained = match parts {
+            Some(parts) => stage2.train_encoded_cut(parts.words, parts.counts, parts.floor, progress)?,
+            None => None,
+        };
+        // Where the cut could change the result (rare), stage 2 trains on the whole lines, encoded again.
+        let data = match trained {
+            Some(data) => data,
+            None => stage2.train_counts(counts2, progress)?,
+        };
         Ok(SuperBpeModel { data, stage1_merges })
-    }
-
-    /// Train stage 2 on the lines cut where no merge can cross (`cut`: see `Stage2Text::cut`), or on
-    /// the whole lines where the cut could change the result or `cut` is false; `vocab_len` is stage
-    /// 1's vocabulary size.
-    fn stage2(&self, stage2: &BpeTrainer, text: &Stage2Text, pool: &Pool, vocab_len: usize, cut: bool,
-              progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
-        if cut {
-            let keep = index_size(self.config.vocab_size.saturating_sub(vocab_len));
-            let parts = install(pool, || text.cut(self.config.min_frequency, keep));
-            if let Some(data) = stage2.train_encoded_cut(parts.words, parts.counts, parts.floor, progress)? {
-                return Ok(data);
-            }
-        }
-        stage2.train_encoded(install(pool, || text.encode_all()), text.lines.iter().map(|&(_, c)| c).collect(), progress)
     }
 
     /// The stage-1 words of the lines (each distinct word once, with its count over the lines'
@@ -221,7 +223,7 @@ impl Stage1Words {
     }
 }
 
-/// Stage 2's lines as stage-1 words, with what it takes to encode them.
+/// Stage 2's lines as stage-1 words, with what it takes to encode their runs of bytes.
 struct Stage2Text<'t, 'a> {
     lines: &'t [(&'a [u8], u64)],
     line_words: &'t LineWords,
@@ -236,9 +238,6 @@ struct CutLines {
     counts: Vec<u64>,
     floor: u64,
 }
-
-/// Per-line byte-run encodings, kept per thread.
-type RunCache<'a> = FxHashMap<&'a [u8], Vec<u32>>;
 
 impl<'t, 'a> Stage2Text<'t, 'a> {
     /// Line `i` as runs, in order: `f(Some(word), bytes)` for a stage-1 word on its own, `f(None,
@@ -260,29 +259,6 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
             f(word, &line[start..end]);
             (start, run_words) = (end, 0);
         }
-    }
-
-    /// Line `i` encoded with stage 1's merges: its words' encodings put together, runs that are
-    /// not one word encoded from their bytes (once per distinct run in `cache`).
-    fn encode_line(&self, i: usize, cache: &mut RunCache<'a>) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(self.line_words.line(i).len() * 3 / 2);
-        self.for_each_run(i, |word, bytes| match word {
-            Some(word) => ids.extend_from_slice(&self.words.encoded[word as usize]),
-            None => ids.extend_from_slice(cache.entry(bytes).or_insert_with(|| self.merges.encode(bytes))),
-        });
-        ids
-    }
-
-    /// Every line encoded (`encode_line`), on all threads.
-    fn encode_all(&self) -> Vec<Vec<u32>> {
-        let parts: Vec<Vec<Vec<u32>>> = thread_ranges(self.lines.len())
-            .into_par_iter()
-            .map(|range| {
-                let mut cache = RunCache::default();
-                range.map(|i| self.encode_line(i, &mut cache)).collect()
-            })
-            .collect();
-        parts.into_iter().flatten().collect()
     }
 
     /// Whether line `i` is its words' encodings put together: every entry a word, and no inherited
@@ -378,6 +354,11 @@ struct Units<'t> {
 }
 
 impl Units<'_> {
+    /// The lines in one share per thread.
+    fn shares(&self) -> rayon::slice::Chunks<'_, (UnitRun, u64)> {
+        self.lines.par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+    }
+
     fn entries<'l>(&'l self, line: &'l UnitRun) -> &'l [u32] {
         match line {
             UnitRun::Line(i) => self.line_words.line(*i),
@@ -403,8 +384,7 @@ impl Units<'_> {
     fn sketch(&self) -> (Vec<u32>, Vec<u64>) {
         let n_units = self.outer.len();
         let shares: Vec<(Vec<u32>, Vec<u64>)> = self
-            .lines
-            .par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+            .shares()
             .map(|share| {
                 let mut sketch = vec![0u32; 1 << SKETCH_BITS];
                 let mut unit_counts = vec![0u64; n_units];
@@ -443,8 +423,7 @@ impl Units<'_> {
     fn count_pairs_above(&self, sketch: &[u32], unit_counts: &[u64], threshold: u64) -> FxHashMap<u64, u64> {
         let frequent = |pair: u64| sketch[sketch_slot(pair)] as u64 >= threshold;
         let shares: Vec<FxHashMap<u64, u64>> = self
-            .lines
-            .par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+            .shares()
             .map(|share| {
                 let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
                 for (line, count) in share {
@@ -482,8 +461,7 @@ impl Units<'_> {
         let n_units = self.outer.len();
         let packable = n_units < (1 << UNIT_BITS) - 1;
         let shares: Vec<Parts> = self
-            .lines
-            .par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+            .shares()
             .map(|share| {
                 let mut parts = Parts::new(n_units, share.len());
                 for (line, count) in share {
@@ -590,12 +568,6 @@ fn pack_units(run: &[u32]) -> u128 {
 
 fn unpack_units(key: u128) -> impl Iterator<Item = u32> {
     (0..6).map(move |i| ((key >> (UNIT_BITS * i)) & ((1 << UNIT_BITS) - 1)) as u32).take_while(|&u| u != 0).map(|u| u - 1)
-}
-
-/// `0..n` split into one range per thread.
-fn thread_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    let chunk = n.div_ceil(rayon::current_num_threads()).max(1);
-    (0..n).step_by(chunk).map(|s| s..(s + chunk).min(n)).collect()
 }
 
 #[cfg(test)]
