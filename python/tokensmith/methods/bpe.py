@@ -39,11 +39,10 @@ def count_words_by_patterns(corpus: "Corpus", config: BpeConfig, patterns: list[
     totals: list[Any] = [None] * len(patterns)
     for batch in corpus.batches():
         for i, pattern in enumerate(patterns):
-            counts = _core.WordCounts.count_texts(batch, pattern, config.normalization, config.num_threads)
             if totals[i] is None:
-                totals[i] = counts
-            else:
-                totals[i].merge(counts)
+                totals[i] = _core.WordCounts.count_texts(batch, pattern, config.normalization, config.num_threads)
+            else:  # counted into the table (merge would copy the batch's table first)
+                totals[i].add_texts(batch, pattern, config.normalization, config.num_threads)
     return totals
 
 
