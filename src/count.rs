@@ -259,6 +259,71 @@ fn hot_slot(key: u128) -> usize {
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % HOT_SLOTS
 }
 
+/// Pieces in corpus order, back to back, not counted: SuperBPE's stage-2 pieces (lines cut at digit
+/// groups) are nearly all distinct (79.4k pieces, 77.6k distinct at 5 MB), so a count table would
+/// only cost hashing every line. Iterating gives each piece once per occurrence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PieceList {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl PieceList {
+    /// The non-empty pieces of `texts` (normalized, then pretokenized) appended, in order, cut on
+    /// `num_threads` workers (0: one per core).
+    pub fn add_texts<S: AsRef<str> + Sync>(&mut self, texts: &[S], pretokenizer: &Pretokenizer,
+                                           normalizer: &Normalizer, num_threads: usize) -> Result<()> {
+        let cut = |texts: &[S]| {
+            let mut list = PieceList::default();
+            for text in texts {
+                pretokenizer.for_each_piece(&normalizer.normalize(text.as_ref()), |piece| list.push(piece.as_bytes()));
+            }
+            list
+        };
+        let parts: Vec<PieceList> = with_threads(num_threads, || {
+            let chunk = texts.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+            texts.par_chunks(chunk).map(cut).collect()
+        })?;
+        for part in parts {
+            let shift = self.bytes.len();
+            self.ends.extend(part.ends.into_iter().map(|end| end + shift));
+            self.bytes.extend(part.bytes);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, piece: &[u8]) {
+        if !piece.is_empty() {
+            self.bytes.extend_from_slice(piece);
+            self.ends.push(self.bytes.len());
+        }
+    }
+
+    /// Number of pieces.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each piece, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| &self.bytes[start..end])
+    }
+
+    /// The pieces counted.
+    pub fn to_counts(&self) -> WordCounts {
+        let mut counts = WordCounts::new();
+        for piece in self.iter() {
+            counts.add_piece(piece, 1);
+        }
+        counts
+    }
+}
+
 /// Distinct pieces numbered in order of first appearance, each with a summed count (SuperBPE numbers
 /// stage-1 words while it records each line as word numbers). Looked up like `PieceCounter`: short
 /// pieces by their packed bytes, through a direct-mapped cache of recent pieces.

@@ -121,3 +121,21 @@ def test_saved_file_loads_in_stock_tokenizers(superbpe, tmp_path, text):
 def test_bad_transition():
     with pytest.raises(ConfigError):
         tokensmith.train(["a b"], method="superbpe", vocab_size=300, transition=400)
+
+
+def test_piece_list_keeps_every_piece_in_order(lines):
+    """SuperBPE's stage-2 pieces, listed (not counted): counting the list gives the count table, and
+    training on either gives the same tokenizer."""
+    from tokensmith import _core
+
+    listed = _core.PieceList()
+    half = len(lines) // 2
+    listed.add_texts(lines[:half], "superbpe_stage2", "none", 2)
+    listed.add_texts(lines[half:], "superbpe_stage2", "none", 1)
+    counts = _core.WordCounts.count_texts(lines, "superbpe_stage2", "none", 0)
+    assert len(listed) == counts.total() > len(counts)
+    assert sorted(listed.to_counts().items()) == sorted(counts.items())
+    trained = [_core.train_superbpe(None, c2, 900, 600, "superbpe_stage1") for c2 in (listed, counts)]
+    assert trained[0] == trained[1]
+    with pytest.raises(TypeError, match="WordCounts or a PieceList"):
+        _core.train_superbpe(None, ["not", "counts"], 900, 600, "superbpe_stage1")

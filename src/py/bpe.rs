@@ -5,9 +5,10 @@ use crate::model::bpe::{BpeModel, BpeOptions, MergeSpec, SpecialPolicy, Splitter
 use crate::normalize::Normalizer;
 use crate::pretokenize::Pretokenizer;
 use crate::py::errors::to_py;
-use crate::py::pretok::PyWordCounts;
+use crate::py::pretok::{PyPieceList, PyWordCounts};
 use crate::train::bpe::{BpeTrainer, BpeTrainerConfig, Progress};
-use crate::train::superbpe::SuperBpeTrainer;
+use crate::train::superbpe::{Lines, SuperBpeTrainer};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -179,7 +180,7 @@ fn train_bpe<'py>(
 fn train_superbpe<'py>(
     py: Python<'py>,
     counts1: Option<&Bound<'py, PyWordCounts>>,
-    counts2: &Bound<'py, PyWordCounts>,
+    counts2: &Bound<'py, PyAny>,
     vocab_size: usize,
     transition: usize,
     stage1_pattern: &str,
@@ -198,8 +199,14 @@ fn train_superbpe<'py>(
     let trainer = SuperBpeTrainer::new(config, transition, stage1_pattern).map_err(to_py)?;
     let reporter = Reporter::from_py(progress.as_ref())?;
     let c1 = counts1.map(|c| c.borrow());
-    let c2 = counts2.borrow();
-    let (words, lines) = (c1.as_ref().map(|c| &c.inner), &c2.inner);
+    let words = c1.as_ref().map(|c| &c.inner);
+    let (counted, listed) = (counts2.downcast::<PyWordCounts>().ok(), counts2.downcast::<PyPieceList>().ok());
+    let (counted, listed) = (counted.map(|c| c.borrow()), listed.map(|l| l.borrow()));
+    let lines = match (&counted, &listed) {
+        (Some(counts), _) => Lines::Counts(&counts.inner),
+        (None, Some(list)) => Lines::List(&list.inner),
+        (None, None) => return Err(PyTypeError::new_err("counts2 must be a WordCounts or a PieceList")),
+    };
     let model = py.allow_threads(|| trainer.train(words, lines, &mut |p| reporter.report(p))).map_err(to_py)?;
     reporter.finish(model.data.merges.len());
     Ok((bytes_list(py, &model.data.vocab)?, model.data.merges, model.stage1_merges))

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyType};
 
-use crate::count::WordCounts;
+use crate::count::{PieceList, WordCounts};
 use crate::normalize::Normalizer;
 use crate::pretokenize::Pretokenizer;
 use crate::py::errors::to_py;
@@ -260,6 +260,41 @@ impl PyWordCounts {
     }
 }
 
+/// The pieces of a corpus in order, not counted (SuperBPE's stage-2 lines, nearly all distinct).
+#[pyclass(name = "PieceList", module = "tokensmith._core")]
+#[derive(Default)]
+pub(crate) struct PyPieceList {
+    pub(crate) inner: PieceList,
+}
+
+#[pymethods]
+impl PyPieceList {
+    /// An empty list.
+    #[new]
+    fn new() -> Self {
+        PyPieceList::default()
+    }
+
+    /// Append the pieces of `texts` (a list of str), normalized and pretokenized, in order.
+    #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
+    fn add_texts(&mut self, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str,
+                 num_threads: usize) -> PyResult<()> {
+        let pretokenizer = Pretokenizer::new(pattern).map_err(to_py)?;
+        let normalizer = Normalizer::new(normalization).map_err(to_py)?;
+        let inner = &mut self.inner;
+        py.allow_threads(|| inner.add_texts(&texts, &pretokenizer, &normalizer, num_threads)).map_err(to_py)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The pieces counted (a `WordCounts`).
+    fn to_counts(&self, py: Python<'_>) -> PyWordCounts {
+        PyWordCounts { inner: py.allow_threads(|| self.inner.to_counts()) }
+    }
+}
+
 fn pairs<'py>(py: Python<'py>, items: Vec<(&[u8], u64)>) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for (piece, count) in items {
@@ -271,6 +306,7 @@ fn pairs<'py>(py: Python<'py>, items: Vec<(&[u8], u64)>) -> PyResult<Bound<'py, 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPretokenizer>()?;
     m.add_class::<PyWordCounts>()?;
+    m.add_class::<PyPieceList>()?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(named_patterns, m)?)?;
     Ok(())

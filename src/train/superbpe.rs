@@ -1,7 +1,7 @@
 //! SuperBPE's two stages in one call (Liu et al., "SuperBPE: Space Travel for Language Models", 2025).
 //!
 //! Stage 1 learns subword merges on words (`counts1`, the stage-1 pretokenization) up to the
-//! transition vocabulary size t; stage 2 starts from the lines (`counts2`, split only at digit
+//! transition vocabulary size t; stage 2 starts from the lines (`lines`, split only at digit
 //! groups) encoded with stage 1's merges and continues to `vocab_size` with the superword filters.
 //! The result equals training stage 2 with `initial_merges` = stage 1's merges (`BpeTrainer`'s
 //! general path, which this falls back to when a stage-1 merge re-made an existing token, or when
@@ -18,7 +18,7 @@
 //!   rebuilt, and each distinct part is kept once (`Stage2Text::cut`): at 5 MB / 8k, 111k parts
 //!   instead of 78k lines of 1.2M tokens.
 
-use crate::count::{PieceNumbering, WordCounts};
+use crate::count::{PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
@@ -53,6 +53,31 @@ impl LineWords {
     }
 }
 
+/// Stage 2's lines: counted (each distinct line once), or listed in corpus order.
+#[derive(Clone, Copy)]
+pub enum Lines<'c> {
+    Counts(&'c WordCounts),
+    List(&'c PieceList),
+}
+
+impl<'c> Lines<'c> {
+    /// The non-empty lines with their counts (a listed line counts once each time it occurs).
+    fn usable(self) -> Vec<(&'c [u8], u64)> {
+        match self {
+            Lines::Counts(counts) => usable_pieces(counts),
+            Lines::List(list) => list.iter().map(|line| (line, 1)).collect(),
+        }
+    }
+
+    /// `trainer` (stage 2, with stage 1's merges as initial merges) on the whole lines.
+    fn train(self, trainer: &BpeTrainer, progress: &mut dyn FnMut(Progress)) -> Result<BpeModelData> {
+        match self {
+            Lines::Counts(counts) => trainer.train_counts(counts, progress),
+            Lines::List(list) => trainer.train_words(list.iter().map(|line| (line, 1)), progress),
+        }
+    }
+}
+
 pub struct SuperBpeTrainer {
     /// The final configuration: `vocab_size`, the superword filters, and no `initial_merges`.
     config: BpeTrainerConfig,
@@ -74,17 +99,17 @@ impl SuperBpeTrainer {
         Ok(SuperBpeTrainer { config, transition, stage1_pattern: Pretokenizer::new(stage1_pattern)? })
     }
 
-    /// Train stage 1 on the words and stage 2 on `counts2` (lines); `progress` hears each stage.
+    /// Train stage 1 on the words and stage 2 on the `lines`; `progress` hears each stage.
     /// The words are `counts1` when given; otherwise they are counted from the lines, which gives the
     /// same counts when every stage-1 pretoken lies inside one stage-2 piece (true of
     /// `superbpe_stage1`, whose pretokens never mix digits with other characters).
-    pub fn train(&self, counts1: Option<&WordCounts>, counts2: &WordCounts, progress: &mut dyn FnMut(Progress))
+    pub fn train(&self, counts1: Option<&WordCounts>, lines: Lines, progress: &mut dyn FnMut(Progress))
         -> Result<SuperBpeModel> {
-        self.train_with(counts1, counts2, true, progress)
+        self.train_with(counts1, lines, true, progress)
     }
 
     /// `train`, with stage 2 on cut lines (`cut`, the default) or always on the whole lines.
-    fn train_with(&self, counts1: Option<&WordCounts>, counts2: &WordCounts, cut: bool,
+    fn train_with(&self, counts1: Option<&WordCounts>, all_lines: Lines, cut: bool,
                   progress: &mut dyn FnMut(Progress)) -> Result<SuperBpeModel> {
         let stage1 = BpeTrainer::new(BpeTrainerConfig {
             vocab_size: self.transition.min(self.config.vocab_size),
@@ -93,7 +118,7 @@ impl SuperBpeTrainer {
             initial_merges: Vec::new(),
             ..self.config.clone()
         })?;
-        let lines = usable_pieces(counts2);
+        let lines = all_lines.usable();
         let pool = thread_pool(self.config.num_threads)?;
         let (words, line_words) = match counts1 {
             Some(counts1) => {
@@ -115,7 +140,7 @@ impl SuperBpeTrainer {
             .collect();
         let stage2 = BpeTrainer::new(BpeTrainerConfig { initial_merges, ..self.config.clone() })?;
         let Some(merges) = InheritedMerges::of_model(&data1, self.config.special_tokens.len()) else {
-            return Ok(SuperBpeModel { data: stage2.train_counts(counts2, progress)?, stage1_merges });
+            return Ok(SuperBpeModel { data: all_lines.train(&stage2, progress)?, stage1_merges });
         };
         let stage1_words = Stage1Words::new(&words, encoded);
         let keep = index_size(self.config.vocab_size.saturating_sub(data1.vocab.len()));
@@ -131,7 +156,7 @@ impl SuperBpeTrainer {
         // Where the cut could change the result (rare), stage 2 trains on the whole lines, encoded again.
         let data = match trained {
             Some(data) => data,
-            None => stage2.train_counts(counts2, progress)?,
+            None => all_lines.train(&stage2, progress)?,
         };
         Ok(SuperBpeModel { data, stage1_merges })
     }
@@ -579,6 +604,8 @@ mod tests {
         crate::train::bpe::random_lines(seed, n, max_len, alphabet).into_iter().map(|parts| parts.concat()).collect()
     }
 
+    use crate::normalize::Normalizer;
+
     fn counts(lines: &[String], pattern: &str) -> WordCounts {
         let pretokenizer = Pretokenizer::new(pattern).unwrap();
         let normalizer = crate::normalize::Normalizer::new("none").unwrap();
@@ -615,12 +642,18 @@ mod tests {
             let trainer = SuperBpeTrainer::new(config.clone(), t, "superbpe_stage1").unwrap();
             // Stage-1 words of half the text: the lines' other pretokens are encoded from their bytes.
             let half = counts(&text[..text.len() / 2], "superbpe_stage1");
-            let fused = trainer.train(Some(&half), &c2, &mut |_| {}).unwrap();
+            let fused = trainer.train(Some(&half), Lines::Counts(&c2), &mut |_| {}).unwrap();
             assert_eq!(fused.data, two_calls(&half, &c2, &config, t), "seed {seed}, half the words");
             let expected = two_calls(&c1, &c2, &config, t);
-            for (words, cut) in [(Some(&c1), true), (None, true), (None, false)] {
-                let fused = trainer.train_with(words, &c2, cut, &mut |_| {}).unwrap();
-                assert_eq!(fused.data, expected, "seed {seed}, words given: {}, cut: {cut}", words.is_some());
+            let mut listed = PieceList::default();
+            let (stage2, none) = (Pretokenizer::new("superbpe_stage2").unwrap(), Normalizer::new("none").unwrap());
+            listed.add_texts(&text, &stage2, &none, 2).unwrap();
+            let runs = [(Some(&c1), Lines::Counts(&c2), true), (None, Lines::Counts(&c2), true),
+                        (None, Lines::Counts(&c2), false), (None, Lines::List(&listed), true),
+                        (None, Lines::List(&listed), false)];
+            for (i, (words, lines, cut)) in runs.into_iter().enumerate() {
+                let fused = trainer.train_with(words, lines, cut, &mut |_| {}).unwrap();
+                assert_eq!(fused.data, expected, "seed {seed}, run {i}");
                 assert!(fused.stage1_merges > 0 && fused.data.merges.len() > fused.stage1_merges);
             }
         }

@@ -67,6 +67,17 @@ def _train_bpe(counts, config: SuperBpeConfig, vocab_size: int):
                            progress=progress_mode(config), num_threads=config.num_threads)
 
 
+def _stage2_pieces(corpus: "Corpus", config: SuperBpeConfig):
+    """The corpus as stage-2 pieces in order (a ``_core.PieceList``): nearly every piece is a distinct
+    line, so counting them would only cost hashing."""
+    from tokensmith import _core
+
+    pieces = _core.PieceList()
+    for batch in corpus.batches():
+        pieces.add_texts(batch, STAGE2_PATTERN, config.normalization, config.num_threads)
+    return pieces
+
+
 @register("superbpe", config=SuperBpeConfig)
 def train_superbpe(corpus: "Corpus", config: SuperBpeConfig) -> "Tokenizer":
     """SuperBPE: stage-1 subword BPE to t, then stage-2 superword merges to vocab_size."""
@@ -78,7 +89,7 @@ def train_superbpe(corpus: "Corpus", config: SuperBpeConfig) -> "Tokenizer":
         return build_tokenizer(vocab1, merges1, config, pattern=config.pattern,
                                extra={"stage1_merges": len(merges1), "stage2_merges": 0})
     if config.pattern == STAGE1_PATTERN:  # its words never cross a stage-2 piece: count them from the pieces
-        counts1, counts2 = None, count_words(corpus, config, pattern=STAGE2_PATTERN)
+        counts1, counts2 = None, _stage2_pieces(corpus, config)
     else:
         counts1, counts2 = count_words_by_patterns(corpus, config, [config.pattern, STAGE2_PATTERN])
     vocab, merges, stage1 = _core.train_superbpe(
