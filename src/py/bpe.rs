@@ -1,7 +1,7 @@
 //! Bindings for the BPE trainer (`train_bpe`) and model (`BpeModel`). Tables cross the boundary once
 //! (into a frozen `BpeModel`); later calls move `str` in and ids out with the GIL released.
 
-use crate::model::bpe::{BpeModel, BpeOptions, MergeSpec, SpecialPolicy, Splitter, Units};
+use crate::model::bpe::{BpeModel, BpeOptions, IdsWithOffsets, MergeSpec, SpecialPolicy, Splitter, Units};
 use crate::normalize::Normalizer;
 use crate::pretokenize::Pretokenizer;
 use crate::py::errors::to_py;
@@ -88,7 +88,7 @@ impl Reporter {
     pub(crate) fn report(&self, p: Progress) {
         let step = (p.merges_total / 200).max(1);
         let last = p.merges_done >= p.merges_total;
-        if p.merges_done % step != 0 && !last {
+        if !p.merges_done.is_multiple_of(step) && !last {
             return;
         }
         match self {
@@ -144,7 +144,7 @@ fn train_bpe<'py>(
     initial_merges: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     max_words_per_token: Option<usize>,
     forbid_colon_space: bool,
-) -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>)> {
+) -> PyResult<VocabAndMerges<'py>> {
     let initial_merges = initial_merges
         .iter()
         .map(|(a, b)| Ok((as_bytes(a)?, as_bytes(b)?)))
@@ -191,7 +191,7 @@ fn train_superbpe<'py>(
     num_threads: usize,
     max_words_per_token: Option<usize>,
     forbid_colon_space: bool,
-) -> PyResult<(Bound<'py, PyList>, Vec<(u32, u32)>, usize)> {
+) -> PyResult<SuperBpeResult<'py>> {
     let config = BpeTrainerConfig {
         vocab_size, min_frequency, max_token_length, special_tokens, max_words_per_token, forbid_colon_space,
         num_threads, initial_merges: Vec::new(),
@@ -211,6 +211,12 @@ fn train_superbpe<'py>(
     reporter.finish(model.data.merges.len());
     Ok((bytes_list(py, &model.data.vocab)?, model.data.merges, model.stage1_merges))
 }
+
+/// A trained vocabulary (a list of bytes) and its merges.
+type VocabAndMerges<'py> = (Bound<'py, PyList>, Vec<(u32, u32)>);
+
+/// SuperBPE's vocabulary and merges, and how many of the merges stage 1 made.
+type SuperBpeResult<'py> = (Bound<'py, PyList>, Vec<(u32, u32)>, usize);
 
 /// Constructor arguments, kept for pickling (`__getnewargs_ex__`).
 #[derive(Clone)]
@@ -410,7 +416,7 @@ impl PyBpeModel {
     /// (ids, [(start, end)]) with byte offsets into the (normalized) text.
     #[pyo3(signature = (text, allowed_special = None, disallowed_special = None))]
     fn encode_with_offsets(&self, py: Python<'_>, text: &str, allowed_special: Option<Bound<'_, PyAny>>,
-                           disallowed_special: Option<Bound<'_, PyAny>>) -> PyResult<(Vec<u32>, Vec<(usize, usize)>)> {
+                           disallowed_special: Option<Bound<'_, PyAny>>) -> PyResult<IdsWithOffsets> {
         let policy = self.policy(allowed_special.as_ref(), disallowed_special.as_ref())?;
         let model = &self.inner;
         py.allow_threads(|| model.encode_with_offsets(text, &policy)).map_err(to_py)

@@ -1,7 +1,7 @@
 //! Bindings for `crate::lzw` (zip2zip hypertokens). Ids cross as Python lists of ints; the GIL is
 //! released around every encode/decode, and batches run in parallel on rayon.
 
-use crate::lzw::{self, LzwConfig};
+use crate::lzw::{self, CodesWithCodebook, LzwConfig};
 use crate::py::errors::to_py;
 use pyo3::prelude::*;
 
@@ -59,7 +59,7 @@ fn lzw_encode_batch(py: Python<'_>, seqs: Vec<Vec<u32>>, base_vocab_size: u32, c
 #[pyo3(signature = (seqs, base_vocab_size, codebook_size, max_subtokens, disabled_ids = Vec::new()))]
 fn lzw_encode_batch_with_codebook(py: Python<'_>, seqs: Vec<Vec<u32>>, base_vocab_size: u32, codebook_size: u32,
                                   max_subtokens: usize, disabled_ids: Vec<u32>)
-                                  -> PyResult<Vec<(Vec<u32>, Vec<Vec<u32>>)>> {
+                                  -> PyResult<Vec<CodesWithCodebook>> {
     let cfg = config(base_vocab_size, codebook_size, max_subtokens, disabled_ids)?;
     py.allow_threads(|| lzw::encode_batch_with_codebook(&seqs, &cfg)).map_err(to_py)
 }

@@ -8,7 +8,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::model::bpe::Splitter;
+use crate::model::bpe::{IdsWithOffsets, Splitter};
 use crate::model::picky::PickyModel;
 use crate::normalize::Normalizer;
 use crate::pretokenize::Pretokenizer;
@@ -23,13 +23,13 @@ fn reporter(mode: &str) -> PyResult<Box<dyn FnMut(Progress) + Send>> {
     match mode {
         "none" => Ok(Box::new(|_| {})),
         "bar" => Ok(Box::new(move |p: Progress| {
-            if p.merges_done % step(&p) == 0 || p.merges_done == p.merges_total {
+            if p.merges_done.is_multiple_of(step(&p)) || p.merges_done == p.merges_total {
                 eprint!("\rpicky: {}/{} merges (last count {})", p.merges_done, p.merges_total, p.last_count);
                 let _ = std::io::stderr().flush();
             }
         })),
         "json" => Ok(Box::new(move |p: Progress| {
-            if p.merges_done % step(&p) == 0 {
+            if p.merges_done.is_multiple_of(step(&p)) {
                 eprintln!(r#"{{"merges_done": {}, "merges_total": {}, "last_count": {}}}"#, p.merges_done, p.merges_total, p.last_count);
             }
         })),
@@ -142,7 +142,7 @@ impl PyPickyModel {
 
     #[pyo3(signature = (text, allowed_special=None))]
     fn encode_with_offsets(&self, py: Python<'_>, text: &str, allowed_special: Option<&Bound<'_, PyAny>>)
-                           -> PyResult<(Vec<u32>, Vec<(usize, usize)>)> {
+                           -> PyResult<IdsWithOffsets> {
         let allowed = self.allowed(allowed_special)?;
         py.allow_threads(|| self.inner.encode_with_offsets(text, &allowed)).map_err(to_py)
     }
