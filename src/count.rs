@@ -412,10 +412,10 @@ fn bump(counts: &mut FxHashMap<Vec<u8>, u64>, piece: &[u8], by: u64) {
     }
 }
 
-fn absorb(into: &mut FxHashMap<Vec<u8>, u64>, from: FxHashMap<Vec<u8>, u64>) {
+pub(crate) fn absorb<K: Eq + std::hash::Hash>(into: &mut FxHashMap<K, u64>, from: FxHashMap<K, u64>) {
     into.reserve(from.len() / 2);
-    for (piece, count) in from {
-        let slot = into.entry(piece).or_insert(0);
+    for (key, count) in from {
+        let slot = into.entry(key).or_insert(0);
         *slot = slot.saturating_add(count);
     }
 }

@@ -213,12 +213,7 @@ impl BpeTrainer {
     #[cfg(test)]
     fn train_encoded(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, progress: &mut dyn FnMut(Progress))
         -> Result<BpeModelData> {
-        let state = self.run(progress, |state, _, min_count, keep| {
-            state.words = words;
-            state.counts = counts;
-            state.count_pairs(min_count, keep);
-        })?;
-        Ok(BpeModelData { vocab: state.vocab, merges: state.merges })
+        Ok(self.train_encoded_as(words, counts, None, progress)?.expect("only cut training stops"))
     }
 
     /// `train_encoded` on lines cut where the pair across the cut is counted fewer than `cut_floor`
@@ -228,12 +223,18 @@ impl BpeTrainer {
     /// recounted and no merge re-makes an existing token. None where that fails.
     pub(crate) fn train_encoded_cut(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, cut_floor: u64,
                                     progress: &mut dyn FnMut(Progress)) -> Result<Option<BpeModelData>> {
+        self.train_encoded_as(words, counts, Some(cut_floor), progress)
+    }
+
+    /// Train on encoded words; with `cut_floor`, as `train_encoded_cut` (strict, may stop).
+    fn train_encoded_as(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, cut_floor: Option<u64>,
+                        progress: &mut dyn FnMut(Progress)) -> Result<Option<BpeModelData>> {
         let state = self.run(progress, |state, _, min_count, keep| {
             state.words = words;
             state.counts = counts;
-            state.strict = true;
+            state.strict = cut_floor.is_some();
             state.count_pairs(min_count, keep);
-            state.aborted = state.floor < cut_floor;
+            state.aborted = cut_floor.is_some_and(|floor| state.floor < floor);
         })?;
         Ok((!state.aborted).then_some(BpeModelData { vocab: state.vocab, merges: state.merges }))
     }

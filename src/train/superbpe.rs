@@ -18,7 +18,7 @@
 //!   rebuilt, and each distinct part is kept once (`Stage2Text::cut`): at 5 MB / 8k, 111k parts
 //!   instead of 78k lines of 1.2M tokens.
 
-use crate::count::{PieceList, PieceNumbering, WordCounts};
+use crate::count::{absorb, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
@@ -343,8 +343,8 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
         let units = self.units();
         let (sketch, unit_counts) = units.sketch();
         let mut threshold = {
-            let mut values: Vec<u32> = sketch.iter().copied().filter(|&v| v as u64 >= min_count).collect();
-            (index_floor_u32(&mut values, keep) as u64 / 2).max(min_count)
+            let values: Vec<u64> = sketch.iter().map(|&v| v as u64).filter(|&v| v >= min_count).collect();
+            (index_floor(values, min_count, keep) / 2).max(min_count)
         };
         let (pair_counts, floor) = loop {
             let pair_counts = units.count_pairs_above(&sketch, &unit_counts, threshold);
@@ -433,13 +433,10 @@ impl Units<'_> {
             sketch.iter_mut().zip(more_sketch).for_each(|(a, b)| *a = a.saturating_add(b));
             unit_counts.iter_mut().zip(more_counts).for_each(|(a, b)| *a += b);
         }
-        for (unit, &count) in unit_counts.iter().enumerate().filter(|&(_, &c)| c > 0) {
-            let c = count.min(u32::MAX as u64) as u32;
-            for w in self.encoded(unit as u32).windows(2) {
-                let slot = &mut sketch[sketch_slot(pack(w[0], w[1]))];
-                *slot = slot.saturating_add(c);
-            }
-        }
+        self.for_each_inner_pair(&unit_counts, |pair, count| {
+            let slot = &mut sketch[sketch_slot(pair)];
+            *slot = slot.saturating_add(count.min(u32::MAX as u64) as u32);
+        });
         (sketch, unit_counts)
     }
 
@@ -465,19 +462,23 @@ impl Units<'_> {
         let mut shares = shares.into_iter();
         let mut counts = shares.next().unwrap_or_default();
         for more in shares {
-            for (pair, count) in more {
+            absorb(&mut counts, more);
+        }
+        self.for_each_inner_pair(unit_counts, |pair, count| {
+            if frequent(pair) {
                 *counts.entry(pair).or_insert(0) += count;
             }
-        }
+        });
+        counts
+    }
+
+    /// `f(pair, count)` for each pair inside each unit's encoding, `count` being the unit's.
+    fn for_each_inner_pair(&self, unit_counts: &[u64], mut f: impl FnMut(u64, u64)) {
         for (unit, &count) in unit_counts.iter().enumerate().filter(|&(_, &c)| c > 0) {
             for w in self.encoded(unit as u32).windows(2) {
-                let pair = pack(w[0], w[1]);
-                if frequent(pair) {
-                    *counts.entry(pair).or_insert(0) += count;
-                }
+                f(pack(w[0], w[1]), count);
             }
         }
-        counts
     }
 
     /// The lines cut at every junction whose pair is not `live`: each distinct part once, with its
@@ -510,12 +511,8 @@ impl Units<'_> {
         let Parts { mut single, mut short, mut long } = shares.next().unwrap_or_else(|| Parts::new(n_units, 0));
         for more in shares {
             single.iter_mut().zip(more.single).for_each(|(a, b)| *a += b);
-            for (run, count) in more.short {
-                *short.entry(run).or_insert(0) += count;
-            }
-            for (run, count) in more.long {
-                *long.entry(run).or_insert(0) += count;
-            }
+            absorb(&mut short, more.short);
+            absorb(&mut long, more.long);
         }
         let mut out = CutLines { words: Vec::new(), counts: Vec::new(), floor };
         for (unit, count) in single.into_iter().enumerate().filter(|&(_, c)| c > 0) {
@@ -571,14 +568,6 @@ const SKETCH_BITS: u32 = 18;
 #[inline]
 fn sketch_slot(pair: u64) -> usize {
     (pair.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SKETCH_BITS)) as usize
-}
-
-/// The `keep`-th largest of `values` (0 when there are fewer).
-fn index_floor_u32(values: &mut [u32], keep: usize) -> u32 {
-    if values.len() < keep || keep == 0 {
-        return 0;
-    }
-    *values.select_nth_unstable_by(keep - 1, |a, b| b.cmp(a)).1
 }
 
 /// Bits of a unit id in a packed run of units.
