@@ -205,7 +205,9 @@ impl BpeTrainer {
         let state = self.run(progress, |state, inherited, min_count, keep| {
             state.start_words(pieces, inherited, min_count, keep)
         })?;
-        Ok((BpeModelData { vocab: state.vocab, merges: state.merges }, state.words))
+        let mut state = state;
+        let words = std::mem::take(&mut state.words);
+        Ok((state.into_model(), words))
     }
 
     /// Train on words already encoded with the config's initial merges (each of which must make a new
@@ -213,30 +215,28 @@ impl BpeTrainer {
     #[cfg(test)]
     fn train_encoded(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, progress: &mut dyn FnMut(Progress))
         -> Result<BpeModelData> {
-        Ok(self.train_encoded_as(words, counts, None, progress)?.expect("only cut training stops"))
-    }
-
-    /// `train_encoded` on lines cut where the pair across the cut is counted fewer than `cut_floor`
-    /// times in the uncut lines. The result equals training on the uncut lines as long as no merge
-    /// needs a pair across a cut: the index floor is at least `cut_floor` (so every indexed pair
-    /// has its full count; a pair across a cut can only lose occurrences), the pairs are never
-    /// recounted and no merge re-makes an existing token. None where that fails.
-    pub(crate) fn train_encoded_cut(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, cut_floor: u64,
-                                    progress: &mut dyn FnMut(Progress)) -> Result<Option<BpeModelData>> {
-        self.train_encoded_as(words, counts, Some(cut_floor), progress)
-    }
-
-    /// Train on encoded words; with `cut_floor`, as `train_encoded_cut` (strict, may stop).
-    fn train_encoded_as(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, cut_floor: Option<u64>,
-                        progress: &mut dyn FnMut(Progress)) -> Result<Option<BpeModelData>> {
         let state = self.run(progress, |state, _, min_count, keep| {
             state.words = words;
             state.counts = counts;
-            state.strict = cut_floor.is_some();
             state.count_pairs(min_count, keep);
-            state.aborted = cut_floor.is_some_and(|floor| state.floor < floor);
         })?;
-        Ok((!state.aborted).then_some(BpeModelData { vocab: state.vocab, merges: state.merges }))
+        Ok(state.into_model())
+    }
+
+    /// `train_encoded` on lines cut where the pair across the cut is counted fewer than `cut.floor`
+    /// times in the uncut lines. The result equals training on the uncut lines as long as no merge
+    /// needs a pair across a cut: the index floor stays `cut.floor` (so every indexed pair has its
+    /// full count; a pair across a cut can only lose occurrences), the pairs are never recounted
+    /// and no merge re-makes an existing token. None where that fails.
+    pub(crate) fn train_encoded_cut(&self, cut: CutWords, progress: &mut dyn FnMut(Progress))
+        -> Result<Option<BpeModelData>> {
+        let state = self.run(progress, |state, _, _, _| {
+            state.words = cut.words;
+            state.counts = cut.counts;
+            state.strict = true;
+            state.index_counted(cut.index, cut.floor);
+        })?;
+        Ok((!state.aborted).then(|| state.into_model()))
     }
 
     /// Register the initial merges, let `start` set the words and index their pairs (on the
@@ -376,6 +376,55 @@ impl BpeTrainer {
     }
 }
 
+/// Stage-2 words of SuperBPE cut where no merge can cross (`train_encoded_cut`): the words with
+/// their counts, the count below which the pair across every cut lies, and the exact count of
+/// every pair counted at least that many times (as `pack`ed pairs).
+pub(crate) struct CutWords {
+    pub(crate) words: Vec<Vec<u32>>,
+    pub(crate) counts: Vec<u64>,
+    pub(crate) floor: u64,
+    pub(crate) index: Vec<(u64, u64)>,
+}
+
+/// A filter of 2^16 bits (8 kB, which stays in the first-level cache) that every pair of a set
+/// passes and most other pairs fail.
+pub(crate) struct PairFilter {
+    bits: Vec<u64>,
+}
+
+impl PairFilter {
+    pub(crate) fn new(pairs: impl Iterator<Item = u64>) -> PairFilter {
+        let mut filter = PairFilter { bits: vec![0; PAIR_FILTER_BITS / 64] };
+        for pair in pairs {
+            let bit = pair_filter_bit(pair);
+            filter.bits[bit / 64] |= 1 << (bit % 64);
+        }
+        filter
+    }
+
+    /// False: `pair` is not in the set; true: it may be.
+    #[inline]
+    pub(crate) fn passes(&self, pair: u64) -> bool {
+        let bit = pair_filter_bit(pair);
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
+const PAIR_FILTER_BITS: usize = 1 << 16;
+
+#[inline]
+fn pair_filter_bit(pair: u64) -> usize {
+    (pair.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 48) as usize
+}
+
+/// Free `value` on one of `pool`'s threads (None: rayon's global pool), while the caller goes on.
+pub(crate) fn drop_later<T: Send + 'static>(pool: &Option<Arc<rayon::ThreadPool>>, value: T) {
+    match pool {
+        Some(pool) => pool.spawn(move || drop(value)),
+        None => rayon::spawn(move || drop(value)),
+    }
+}
+
 /// Run `f` on `pool` (None: rayon's global pool).
 pub(crate) fn install<R: Send>(pool: &Option<Arc<rayon::ThreadPool>>, f: impl FnOnce() -> R + Send) -> R {
     match pool {
@@ -393,6 +442,14 @@ pub(crate) fn index_size(remaining: usize) -> usize {
 }
 
 impl State {
+    /// The vocabulary and merges; the rest (the words, the pair index's thousands of lists) is freed
+    /// on another thread, off the caller's path.
+    fn into_model(mut self) -> BpeModelData {
+        let data = BpeModelData { vocab: std::mem::take(&mut self.vocab), merges: std::mem::take(&mut self.merges) };
+        drop_later(&self.pool.take(), self);
+        data
+    }
+
     /// The id of a token, adding it to the vocabulary when new.
     fn token_id(&mut self, token: &[u8]) -> u32 {
         if let Some(&id) = self.ids.get(token) {
@@ -533,6 +590,29 @@ impl State {
             }
         });
         out
+    }
+
+    /// Index the given pairs (every pair counted at least `floor` times, with its exact count:
+    /// what `count_pairs` would index) without counting the others.
+    fn index_counted(&mut self, index: Vec<(u64, u64)>, floor: u64) {
+        let filter = PairFilter::new(index.iter().map(|&(pair, _)| pair));
+        for (pair, count) in index {
+            self.pair_counts.insert(unpack(pair), count as i64);
+            self.where_.insert(unpack(pair), Vec::new());
+        }
+        for (i, word) in self.words.iter().enumerate() {
+            for w in word.windows(2) {
+                if !filter.passes(pack(w[0], w[1])) {
+                    continue;
+                }
+                if let Some(list) = self.where_.get_mut(&(w[0], w[1])) {
+                    if list.last() != Some(&(i as u32)) {
+                        list.push(i as u32);
+                    }
+                }
+            }
+        }
+        self.floor = floor;
     }
 
     /// Forget the index and count again (after the merges so far), indexing about `keep` pairs.
@@ -1126,8 +1206,8 @@ mod tests {
         assert_eq!((state.vocab, state.merges), (full.vocab, full.merges));
     }
 
-    /// Cut lines train like whole ones, or give None: where a merge re-makes a token, where the
-    /// pairs would be recounted, or where the index floor is below the cut's.
+    /// Cut lines train like whole ones, or give None: where a merge re-makes a token, or where the
+    /// most frequent pair falls below the cut's floor (the pairs would be recounted).
     #[test]
     fn cut_training_stops_where_the_cut_could_matter() {
         let config = BpeTrainerConfig {
@@ -1142,12 +1222,24 @@ mod tests {
         let words = vec![vec![a, bc], vec![ab, c]];
         let whole = trainer.train_encoded(words.clone(), vec![5, 3], &mut |_| {}).unwrap();
         assert_eq!(whole.merges.len(), 4, "the duplicate merge is made");
-        assert_eq!(trainer.train_encoded_cut(words, vec![5, 3], 1, &mut |_| {}).unwrap(), None);
+        assert_eq!(trainer.train_encoded_cut(cut_words(words, vec![5, 3], 1), &mut |_| {}).unwrap(), None);
         let plain = vec![vec![a, bc, a, bc], vec![c, c]];
         let expected = trainer.train_encoded(plain.clone(), vec![2, 1], &mut |_| {}).unwrap();
-        let cut = trainer.train_encoded_cut(plain.clone(), vec![2, 1], 1, &mut |_| {}).unwrap();
+        let cut = trainer.train_encoded_cut(cut_words(plain.clone(), vec![2, 1], 1), &mut |_| {}).unwrap();
         assert_eq!(cut, Some(expected));
-        assert_eq!(trainer.train_encoded_cut(plain, vec![2, 1], 5, &mut |_| {}).unwrap(), None, "floor below the cut's");
+        let cut = trainer.train_encoded_cut(cut_words(plain, vec![2, 1], 5), &mut |_| {}).unwrap();
+        assert_eq!(cut, None, "the most frequent pair is below the cut's floor");
+    }
+
+    /// `words` cut at `floor`, with the pairs counted that often indexed.
+    fn cut_words(words: Vec<Vec<u32>>, counts: Vec<u64>, floor: u64) -> CutWords {
+        let mut pairs: FxHashMap<u64, u64> = FxHashMap::default();
+        for (word, &count) in words.iter().zip(&counts) {
+            for w in word.windows(2) {
+                *pairs.entry(pack(w[0], w[1])).or_insert(0) += count;
+            }
+        }
+        CutWords { index: pairs.into_iter().filter(|&(_, c)| c >= floor).collect(), words, counts, floor }
     }
 
     #[test]

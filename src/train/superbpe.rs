@@ -15,19 +15,32 @@
 //!   span two words, or a pretoken is not a stage-1 word (a `counts1` made some other way).
 //! - Stage 2 does not train on whole lines. Its pairs are counted from the words, the lines are cut
 //!   wherever the pair across two words is too rare to be merged before the pair index would be
-//!   rebuilt, and each distinct part is kept once (`Stage2Text::cut`): at 5 MB / 8k, 111k parts
-//!   instead of 78k lines of 1.2M tokens.
+//!   rebuilt, and each distinct part is kept once (`CountedUnits::cut`). The index is kept small
+//!   (`cut_index_sizes`) so that more is cut: at 5 MB / 8k, 84k parts of 313k tokens instead of
+//!   78k lines of 1.2M tokens. The trainer starts from the pair counts the cut already made.
 
 use crate::count::{absorb, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
 use crate::train::bpe::{
-    index_floor, index_size, install, pack, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig,
-    InheritedMerges, Progress,
+    index_floor, index_size, install, pack, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig, CutWords,
+    InheritedMerges, PairFilter, Progress,
 };
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
+
+
+/// The pair-index sizes stage 2 tries on cut lines when `remaining` merges are left: three times
+/// that (at least 1,024), then the usual size (`index_size`). The smaller the index, the higher its
+/// floor and the more junctions are cut (at 5 MB / 8k: floor 45 instead of 29, 84k parts of 313k
+/// tokens instead of 111k of 444k). The last stage-2 merge is counted about as often as the pair
+/// ranked at twice the merges left (measured from 5 to 42 MB, 8k to 64k), so the small index
+/// rarely stops; where it does, the usual one takes over.
+fn cut_index_sizes(remaining: usize) -> Vec<usize> {
+    let (small, usual) = ((3 * remaining).max(1 << 10), index_size(remaining));
+    if small < usual { vec![small, usual] } else { vec![usual] }
+}
 
 /// Marks a line entry that is a stretch of bytes (its length in the other bits), not a stage-1 word.
 const BYTES: u32 = 1 << 31;
@@ -87,10 +100,13 @@ pub struct SuperBpeTrainer {
     stage1_pattern: Pretokenizer,
 }
 
-/// The trained model and how many of its merges stage 1 made.
+/// The trained model, how many of its merges stage 1 made, and how many times stage 2 trained (on
+/// lines cut for a small pair index, for the usual one, on the whole lines: 1 unless a cut could
+/// have changed the result).
 pub struct SuperBpeModel {
     pub data: BpeModelData,
     pub stage1_merges: usize,
+    pub stage2_runs: usize,
 }
 
 impl SuperBpeTrainer {
@@ -105,11 +121,11 @@ impl SuperBpeTrainer {
     /// `superbpe_stage1`, whose pretokens never mix digits with other characters).
     pub fn train(&self, counts1: Option<&WordCounts>, lines: Lines, progress: &mut dyn FnMut(Progress))
         -> Result<SuperBpeModel> {
-        self.train_with(counts1, lines, true, progress)
+        self.train_with(counts1, lines, cut_index_sizes, progress)
     }
 
     /// `train`, with stage 2 on cut lines (`cut`, the default) or always on the whole lines.
-    fn train_with(&self, counts1: Option<&WordCounts>, all_lines: Lines, cut: bool,
+    fn train_with(&self, counts1: Option<&WordCounts>, all_lines: Lines, cut_sizes: fn(usize) -> Vec<usize>,
                   progress: &mut dyn FnMut(Progress)) -> Result<SuperBpeModel> {
         let stage1 = BpeTrainer::new(BpeTrainerConfig {
             vocab_size: self.transition.min(self.config.vocab_size),
@@ -131,7 +147,7 @@ impl SuperBpeTrainer {
         let (data1, encoded) = stage1.train_pieces_encoded(&words, progress)?;
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
-            return Ok(SuperBpeModel { data: data1, stage1_merges });
+            return Ok(SuperBpeModel { data: data1, stage1_merges, stage2_runs: 0 });
         }
         let initial_merges = data1
             .merges
@@ -140,25 +156,38 @@ impl SuperBpeTrainer {
             .collect();
         let stage2 = BpeTrainer::new(BpeTrainerConfig { initial_merges, ..self.config.clone() })?;
         let Some(merges) = InheritedMerges::of_model(&data1, self.config.special_tokens.len()) else {
-            return Ok(SuperBpeModel { data: all_lines.train(&stage2, progress)?, stage1_merges });
+            return Ok(SuperBpeModel { data: all_lines.train(&stage2, progress)?, stage1_merges, stage2_runs: 1 });
         };
         let stage1_words = Stage1Words::new(&words, encoded);
-        let keep = index_size(self.config.vocab_size.saturating_sub(data1.vocab.len()));
-        let parts = cut.then(|| {
-            let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
-            install(&pool, || text.cut(self.config.min_frequency, keep))
-        });
+        let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
+        let sizes = cut_sizes(self.config.vocab_size.saturating_sub(data1.vocab.len()));
+        let (trained, mut stage2_runs) = self.train_cut(&text, &stage2, &sizes, &pool, progress)?;
         drop((lines, line_words, stage1_words, words));
-        let trained = match parts {
-            Some(parts) => stage2.train_encoded_cut(parts.words, parts.counts, parts.floor, progress)?,
-            None => None,
-        };
         // Where the cut could change the result (rare), stage 2 trains on the whole lines, encoded again.
         let data = match trained {
             Some(data) => data,
-            None => all_lines.train(&stage2, progress)?,
+            None => {
+                stage2_runs += 1;
+                all_lines.train(&stage2, progress)?
+            }
         };
-        Ok(SuperBpeModel { data, stage1_merges })
+        Ok(SuperBpeModel { data, stage1_merges, stage2_runs })
+    }
+
+    /// Stage 2 on the lines cut for each pair-index size in turn (`cut_index_sizes`) until one
+    /// gives the result; None where none does (or there are no sizes). Also how many it tried.
+    fn train_cut(&self, text: &Stage2Text, stage2: &BpeTrainer, sizes: &[usize],
+                 pool: &Option<std::sync::Arc<rayon::ThreadPool>>, progress: &mut dyn FnMut(Progress))
+        -> Result<(Option<BpeModelData>, usize)> {
+        let Some(&largest) = sizes.iter().max() else { return Ok((None, 0)) };
+        let counted = install(pool, || text.count(self.config.min_frequency, largest));
+        for (tried, &keep) in sizes.iter().enumerate() {
+            let parts = install(pool, || counted.cut(keep));
+            if let Some(data) = stage2.train_encoded_cut(parts, progress)? {
+                return Ok((Some(data), tried + 1));
+            }
+        }
+        Ok((None, sizes.len()))
     }
 
     /// The stage-1 words of the lines (each distinct word once, with its count over the lines'
@@ -256,14 +285,6 @@ struct Stage2Text<'t, 'a> {
     merges: &'t InheritedMerges,
 }
 
-/// Stage 2's words (lines or parts of lines, encoded) with their counts, and the count below which
-/// the pair across every cut lies (see `Stage2Text::cut`).
-struct CutLines {
-    words: Vec<Vec<u32>>,
-    counts: Vec<u64>,
-    floor: u64,
-}
-
 impl<'t, 'a> Stage2Text<'t, 'a> {
     /// Line `i` as runs, in order: `f(Some(word), bytes)` for a stage-1 word on its own, `f(None,
     /// bytes)` for words an inherited token could join (so they encode together) or text that is
@@ -329,34 +350,55 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
         units
     }
 
-    /// Stage 2's words with the lines cut where no merge can cross, each distinct part once.
+    /// The lines as units, with the exact count of every pair an index of up to `keep` pairs could
+    /// hold.
     ///
     /// Every pair is counted over the whole lines, as units (`units`): pairs inside a unit's
-    /// encoding from the unit counts, the pair across two units from the lines' junctions. `floor`
-    /// is the index floor the trainer will use (the `keep`-th largest count, at least
-    /// `min_count`). A junction whose pair is counted fewer than `floor` times is cut: the pair
-    /// holding that junction's two tokens can only lose occurrences, and any later pair across it
-    /// is counted at most as often (its occurrences come from this pair's), so no merge crosses the
-    /// cut while the index is not recounted (`train_encoded_cut` checks the rest). One-unit parts
-    /// are counted per unit, longer ones per distinct run of unit ids.
-    fn cut(&self, min_count: u64, keep: usize) -> CutLines {
+    /// encoding from the unit counts, the pair across two units from the lines' junctions. The
+    /// counts go into a sketch first (`Units::sketch`); only pairs whose slot reaches half the
+    /// sketch's `keep`-th value are counted exactly (and fewer, again, where that is too few).
+    fn count(&self, min_count: u64, keep: usize) -> CountedUnits<'t> {
         let units = self.units();
         let (sketch, unit_counts) = units.sketch();
         let mut threshold = {
             let values: Vec<u64> = sketch.iter().map(|&v| v as u64).filter(|&v| v >= min_count).collect();
             (index_floor(values, min_count, keep) / 2).max(min_count)
         };
-        let (pair_counts, floor) = loop {
+        loop {
             let pair_counts = units.count_pairs_above(&sketch, &unit_counts, threshold);
             let counts: Vec<u64> = pair_counts.values().copied().filter(|&c| c >= min_count).collect();
-            let floor = index_floor(counts, min_count, keep);
-            if floor >= threshold || threshold <= min_count {
-                break (pair_counts, floor);
+            if index_floor(counts, min_count, keep) >= threshold || threshold <= min_count {
+                return CountedUnits { units, pair_counts, min_count };
             }
             threshold = (threshold / 2).max(min_count);
-        };
-        let live: FxHashSet<u64> = pair_counts.into_iter().filter(|&(_, c)| c >= floor).map(|(p, _)| p).collect();
-        units.parts(&sketch, &live, floor)
+        }
+    }
+}
+
+/// Stage 2's lines as units, with the exact count of every pair an index of up to some size could
+/// hold (`Stage2Text::count`).
+struct CountedUnits<'t> {
+    units: Units<'t>,
+    pair_counts: FxHashMap<u64, u64>,
+    min_count: u64,
+}
+
+impl CountedUnits<'_> {
+    /// Stage 2's words with the lines cut where no merge can cross while the trainer indexes the
+    /// `keep` most frequent pairs, each distinct part once.
+    ///
+    /// `floor` is that index's floor (the `keep`-th largest count, at least `min_count`). A
+    /// junction whose pair is counted fewer than `floor` times is cut: the pair holding that
+    /// junction's two tokens can only lose occurrences, and any later pair across it is counted at
+    /// most as often (its occurrences come from this pair's), so no merge crosses the cut while the
+    /// index is not recounted (`train_encoded_cut` checks the rest).
+    fn cut(&self, keep: usize) -> CutWords {
+        let counts: Vec<u64> = self.pair_counts.values().copied().filter(|&c| c >= self.min_count).collect();
+        let floor = index_floor(counts, self.min_count, keep);
+        let index: Vec<(u64, u64)> = self.pair_counts.iter().filter(|&(_, &c)| c >= floor).map(|(&p, &c)| (p, c)).collect();
+        let live = LivePairs::new(index.iter().map(|&(pair, _)| pair).collect());
+        let (words, counts) = self.units.parts(&live);
+        CutWords { words, counts, floor, index }
     }
 }
 
@@ -443,7 +485,15 @@ impl Units<'_> {
     /// The exact count of every pair whose sketch slot holds at least `threshold` (so every pair
     /// counted that often, and some others).
     fn count_pairs_above(&self, sketch: &[u32], unit_counts: &[u64], threshold: u64) -> FxHashMap<u64, u64> {
-        let frequent = |pair: u64| sketch[sketch_slot(pair)] as u64 >= threshold;
+        // The slots that reach `threshold`, one bit each: 32 kB, which stays in the first-level cache.
+        let mut hot = vec![0u64; sketch.len().div_ceil(64)];
+        for (slot, _) in sketch.iter().enumerate().filter(|&(_, &v)| v as u64 >= threshold) {
+            hot[slot / 64] |= 1 << (slot % 64);
+        }
+        let frequent = |pair: u64| {
+            let slot = sketch_slot(pair);
+            hot[slot / 64] & (1 << (slot % 64)) != 0
+        };
         let shares: Vec<FxHashMap<u64, u64>> = self
             .shares()
             .map(|share| {
@@ -481,9 +531,18 @@ impl Units<'_> {
         }
     }
 
+    /// The encoding of a run of units.
+    fn spell(&self, run: impl Iterator<Item = u32> + Clone) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(run.clone().map(|unit| self.encoded(unit).len()).sum());
+        for unit in run {
+            ids.extend_from_slice(self.encoded(unit));
+        }
+        ids
+    }
+
     /// The lines cut at every junction whose pair is not `live`: each distinct part once, with its
     /// count (one-unit parts of one token have no pair and are left out).
-    fn parts(&self, sketch: &[u32], live: &FxHashSet<u64>, floor: u64) -> CutLines {
+    fn parts(&self, live: &LivePairs) -> (Vec<Vec<u32>>, Vec<u64>) {
         let n_units = self.outer.len();
         let packable = n_units < (1 << UNIT_BITS) - 1;
         let shares: Vec<Parts> = self
@@ -496,7 +555,7 @@ impl Units<'_> {
                     for end in 1..=entries.len() {
                         if end < entries.len() && {
                             let pair = self.junction(entries[end - 1], entries[end]);
-                            sketch[sketch_slot(pair)] as u64 >= floor && live.contains(&pair)
+                            live.contains(pair)
                         } {
                             continue;
                         }
@@ -514,25 +573,18 @@ impl Units<'_> {
             absorb(&mut short, more.short);
             absorb(&mut long, more.long);
         }
-        let mut out = CutLines { words: Vec::new(), counts: Vec::new(), floor };
-        for (unit, count) in single.into_iter().enumerate().filter(|&(_, c)| c > 0) {
-            let ids = self.encoded(unit as u32);
-            if ids.len() > 1 {
-                out.words.push(ids.to_vec());
-                out.counts.push(count);
-            }
-        }
-        let mut add = |run: &mut dyn Iterator<Item = u32>, count: u64| {
-            out.words.push(run.flat_map(|u| self.encoded(u).iter().copied()).collect());
-            out.counts.push(count);
-        };
-        for (key, count) in short {
-            add(&mut unpack_units(key), count);
-        }
-        for (run, count) in long {
-            add(&mut run.iter().copied(), count);
-        }
-        out
+        let single: Vec<(u32, u64)> = (0..n_units as u32)
+            .zip(single)
+            .filter(|&(unit, count)| count > 0 && self.encoded(unit).len() > 1)
+            .collect();
+        let short: Vec<(u128, u64)> = short.into_iter().collect();
+        let long: Vec<(&[u32], u64)> = long.into_iter().collect();
+        let mut words = Vec::with_capacity(single.len() + short.len() + long.len());
+        words.par_extend(single.par_iter().map(|&(unit, _)| self.encoded(unit).to_vec()));
+        words.par_extend(short.par_iter().map(|&(key, _)| self.spell(unpack_units(key))));
+        words.par_extend(long.par_iter().map(|&(run, _)| self.spell(run.iter().copied())));
+        let counts = single.iter().map(|p| p.1).chain(short.iter().map(|p| p.1)).chain(long.iter().map(|p| p.1)).collect();
+        (words, counts)
     }
 }
 
@@ -562,6 +614,23 @@ impl<'l> Parts<'l> {
     }
 }
 
+/// The pairs a cut keeps (counted at least the floor times), behind a filter most others fail.
+struct LivePairs {
+    filter: PairFilter,
+    pairs: FxHashSet<u64>,
+}
+
+impl LivePairs {
+    fn new(pairs: FxHashSet<u64>) -> LivePairs {
+        LivePairs { filter: PairFilter::new(pairs.iter().copied()), pairs }
+    }
+
+    #[inline]
+    fn contains(&self, pair: u64) -> bool {
+        self.filter.passes(pair) && self.pairs.contains(&pair)
+    }
+}
+
 /// Slots of the pair-count sketch (`Units::sketch`): 2^18, a megabyte, which stays in cache.
 const SKETCH_BITS: u32 = 18;
 
@@ -580,7 +649,7 @@ fn pack_units(run: &[u32]) -> u128 {
     run.iter().enumerate().fold(0u128, |key, (i, &u)| key | ((u as u128 + 1) << (UNIT_BITS * i as u32)))
 }
 
-fn unpack_units(key: u128) -> impl Iterator<Item = u32> {
+fn unpack_units(key: u128) -> impl Iterator<Item = u32> + Clone {
     (0..6).map(move |i| ((key >> (UNIT_BITS * i)) & ((1 << UNIT_BITS) - 1)) as u32).take_while(|&u| u != 0).map(|u| u - 1)
 }
 
@@ -623,6 +692,7 @@ mod tests {
     #[test]
     fn one_call_equals_two_calls() {
         let alphabet = ["a", "b", "ab", " ", " ", "  ", "the", " the", ": ", "1", "23", "é", "\n", ",", "x"];
+        let mut stage2_runs = vec![Vec::new(); 7];
         for (seed, t, v) in [(7u64, 300, 420), (11, 280, 500), (13, 380, 400)] {
             let text = random_text(seed, 300, 60, &alphabet);
             let (c1, c2) = (counts(&text, "superbpe_stage1"), counts(&text, "superbpe_stage2"));
@@ -637,15 +707,23 @@ mod tests {
             let mut listed = PieceList::default();
             let (stage2, none) = (Pretokenizer::new("superbpe_stage2").unwrap(), Normalizer::new("none").unwrap());
             listed.add_texts(&text, &stage2, &none, 2).unwrap();
-            let runs = [(Some(&c1), Lines::Counts(&c2), true), (None, Lines::Counts(&c2), true),
-                        (None, Lines::Counts(&c2), false), (None, Lines::List(&listed), true),
-                        (None, Lines::List(&listed), false)];
-            for (i, (words, lines, cut)) in runs.into_iter().enumerate() {
-                let fused = trainer.train_with(words, lines, cut, &mut |_| {}).unwrap();
+            let whole: fn(usize) -> Vec<usize> = |_| Vec::new();
+            let retry: fn(usize) -> Vec<usize> = |r| vec![r / 2 + 1, index_size(r)];
+            let stop: fn(usize) -> Vec<usize> = |_| vec![1, 2];
+            let runs = [(Some(&c1), Lines::Counts(&c2), cut_index_sizes as fn(usize) -> Vec<usize>),
+                        (None, Lines::Counts(&c2), cut_index_sizes), (None, Lines::Counts(&c2), whole),
+                        (None, Lines::List(&listed), cut_index_sizes), (None, Lines::List(&listed), whole),
+                        (None, Lines::List(&listed), retry), (None, Lines::List(&listed), stop)];
+            for (i, (words, lines, sizes)) in runs.into_iter().enumerate() {
+                let fused = trainer.train_with(words, lines, sizes, &mut |_| {}).unwrap();
                 assert_eq!(fused.data, expected, "seed {seed}, run {i}");
                 assert!(fused.stage1_merges > 0 && fused.data.merges.len() > fused.stage1_merges);
+                stage2_runs[i].push(fused.stage2_runs);
             }
         }
+        assert!(stage2_runs[2].iter().all(|&n| n == 1), "whole lines: one run");
+        assert!(stage2_runs[5].contains(&2), "a small index stops, the usual one gives the result: {stage2_runs:?}");
+        assert!(stage2_runs[6].contains(&3), "both cuts stop, the whole lines give the result: {stage2_runs:?}");
     }
 
     /// A line's entries spell the line: each word entry is the stage-1 word, in order.
