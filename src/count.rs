@@ -389,13 +389,22 @@ pub(crate) fn short_key(piece: &[u8]) -> Option<u128> {
 }
 
 /// Up to 15 bytes, little-endian, with the length in the top byte (so "a" and "a\0" differ).
+///
+/// Read with two overlapping loads from the piece itself: copying it into a stack buffer and loading
+/// that back stalls on store forwarding, which cost a third of the time of numbering the words.
 #[inline]
 fn pack(piece: &[u8]) -> u128 {
-    let mut bytes = [0u8; 16];
     let n = piece.len().min(MAX_PACKED);
-    bytes[..n].copy_from_slice(&piece[..n]);
-    bytes[15] = n as u8;
-    u128::from_le_bytes(bytes)
+    let le64 = |at: usize| u64::from_le_bytes(piece[at..at + 8].try_into().unwrap());
+    let le32 = |at: usize| u32::from_le_bytes(piece[at..at + 4].try_into().unwrap()) as u64;
+    let (lo, hi) = match n {
+        0 => (0, 0),
+        1..=3 => ((piece[0] as u64) | (piece[n / 2] as u64) << (8 * (n / 2)) | (piece[n - 1] as u64) << (8 * (n - 1)), 0),
+        4..=7 => (le32(0) | le32(n - 4) << (8 * (n - 4)), 0),
+        8 => (le64(0), 0),
+        _ => (le64(0), le64(n - 8) >> (8 * (16 - n))),
+    };
+    (lo as u128) | (hi as u128) << 64 | (n as u128) << 120
 }
 
 #[inline]
@@ -643,6 +652,21 @@ mod tests {
             seq.add_text(&Pretokenizer::new(pattern).unwrap(), &Normalizer::None, &long);
             assert_eq!(a, seq, "{pattern}");
             assert_eq!(b, seq, "{pattern}");
+        }
+    }
+
+    /// `pack` equals the plain byte-array packing for every length.
+    #[test]
+    fn pack_is_the_bytes_with_their_length() {
+        let data: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
+        for start in 0..8 {
+            for n in 0..=MAX_PACKED {
+                let piece = &data[start..start + n];
+                let mut bytes = [0u8; 16];
+                bytes[..n].copy_from_slice(piece);
+                bytes[15] = n as u8;
+                assert_eq!(pack(piece), u128::from_le_bytes(bytes), "{piece:?}");
+            }
         }
     }
 
