@@ -255,16 +255,20 @@ impl BpeTrainer {
 
     /// The state before any word: specials, then the 256 bytes in GPT-2 alphabet order.
     fn alphabet_state(&self) -> State {
-        let mut vocab: Vec<Vec<u8>> = self.config.special_tokens.iter().map(|s| s.as_bytes().to_vec()).collect();
+        // Room for the whole vocabulary: growing the lookup rehashes every token's bytes.
+        let room = self.config.vocab_size.min(1 << 20);
+        let mut vocab: Vec<Vec<u8>> = Vec::with_capacity(room);
+        vocab.extend(self.config.special_tokens.iter().map(|s| s.as_bytes().to_vec()));
         vocab.extend(byte_alphabet_order().into_iter().map(|b| vec![b]));
+        let mut ids = FxHashMap::with_capacity_and_hasher(room, Default::default());
         // Specials are never merged; keep them out of the lookup so a merge spelling one gets its own id.
-        let ids = vocab.iter().enumerate().skip(self.config.special_tokens.len()).map(|(id, t)| (t.clone(), id as u32));
+        ids.extend(vocab.iter().enumerate().skip(self.config.special_tokens.len()).map(|(id, t)| (t.clone(), id as u32)));
         State {
             words: Vec::new(),
             counts: Vec::new(),
             pair_counts: FxHashMap::default(),
             where_: FxHashMap::default(),
-            ids: ids.collect(),
+            ids,
             vocab,
             merges: Vec::new(),
             pool: None,
