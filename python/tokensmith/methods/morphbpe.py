@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
@@ -188,17 +189,17 @@ def _segmenter(counts, config: MorphBpeConfig) -> tuple[dict[str, str], dict[str
 
     threads = config.num_threads
     letters = _letter_table(counts, threads)
-    gold = read_morphemes(config.segmentations, config.word_column, config.morpheme_column)
-    gold_cuts: dict[str, list[int]] = {}
-    unsup = None
-    if gold or config.morfessor:
-        runs = _core.letter_run_counts(counts, letters, num_threads=threads)
+    if not (config.segmentations or config.morfessor):
+        return letters, {}, None
+    runs = _core.letter_run_counts(counts, letters, num_threads=threads)
+    # Morfessor trains on one core (it releases the GIL) while the gold files are read and aligned.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        unsup = pool.submit(train_morfessor, runs, max_words=config.morfessor_words, epochs=config.morfessor_epochs,
+                            seed=config.seed) if config.morfessor else None
+        gold = read_morphemes(config.segmentations, config.word_column, config.morpheme_column)
         # Aligned only for gold words in the corpus: most gold words are not.
         gold_cuts = {run: surface_cuts(*gold[run]) for run in gold.keys() & runs.keys()}
-        if config.morfessor:
-            unsup = train_morfessor(runs, max_words=config.morfessor_words, epochs=config.morfessor_epochs,
-                                    seed=config.seed)
-    return letters, gold_cuts, unsup
+        return letters, gold_cuts, unsup.result() if unsup else None
 
 
 def segmented_counts(counts, config: MorphBpeConfig) -> list[tuple[list[bytes], int]]:
