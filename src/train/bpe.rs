@@ -224,13 +224,15 @@ impl BpeTrainer {
     }
 
     /// `train_encoded` on lines cut where the pair across the cut is counted fewer than `cut.floor`
-    /// times in the uncut lines. The result equals training on the uncut lines as long as no merge
-    /// needs a pair across a cut: the index floor stays `cut.floor` (so every indexed pair has its
-    /// full count; a pair across a cut can only lose occurrences), the pairs are never recounted
-    /// and no merge re-makes an existing token. None where that fails.
-    pub(crate) fn train_encoded_cut(&self, cut: CutWords, progress: &mut dyn FnMut(Progress))
+    /// times in the uncut lines, continuing `model` (whose merges the words are encoded with; each
+    /// made the next new token, as `InheritedMerges::of_model` checks) in place of initial merges.
+    /// The result equals training on the uncut lines as long as no merge needs a pair across a
+    /// cut: the index floor stays `cut.floor` (so every indexed pair has its full count; a pair
+    /// across a cut can only lose occurrences), the pairs are never recounted and no merge re-makes
+    /// an existing token. None where that fails.
+    pub(crate) fn train_encoded_cut(&self, model: &BpeModelData, cut: CutWords, progress: &mut dyn FnMut(Progress))
         -> Result<Option<BpeModelData>> {
-        let state = self.run(progress, |state, _, _, _| {
+        let state = self.run_from(self.model_state(model), &[], progress, |state, _, _, _| {
             state.words = cut.words;
             state.counts = cut.counts;
             state.strict = true;
@@ -245,10 +247,16 @@ impl BpeTrainer {
            start: impl FnOnce(&mut State, &[(Pair, u32)], u64, usize) + Send) -> Result<State> {
         let mut state = self.alphabet_state();
         let inherited = self.register_initial_merges(&mut state)?;
+        self.run_from(state, &inherited, progress, start)
+    }
+
+    /// `run` from `state` (the alphabet with the `inherited` merges registered).
+    fn run_from(&self, mut state: State, inherited: &[(Pair, u32)], progress: &mut dyn FnMut(Progress),
+                start: impl FnOnce(&mut State, &[(Pair, u32)], u64, usize) + Send) -> Result<State> {
         let min_count = self.config.min_frequency;
         state.pool = thread_pool(self.config.num_threads)?;
         let keep = index_size(self.config.vocab_size.saturating_sub(state.vocab.len()));
-        state.in_pool(|state| start(state, &inherited, min_count, keep));
+        state.in_pool(|state| start(state, inherited, min_count, keep));
         self.merge_loop(&mut state, progress);
         Ok(state)
     }
@@ -277,6 +285,20 @@ impl BpeTrainer {
             strict: false,
             aborted: false,
         }
+    }
+
+    /// The state after `model`'s merges, each of which made the next new token: its vocabulary and
+    /// merges taken over, not registered again by their bytes.
+    fn model_state(&self, model: &BpeModelData) -> State {
+        let mut state = self.alphabet_state();
+        let first = state.vocab.len();
+        debug_assert_eq!(model.vocab[..first], state.vocab[..], "the same specials and byte alphabet");
+        for (id, token) in model.vocab.iter().enumerate().skip(first) {
+            state.ids.insert(token.clone(), id as u32);
+            state.vocab.push(token.clone());
+        }
+        state.merges = model.merges.clone();
+        state
     }
 
     /// Add the inherited merges to the vocabulary and merge list; return each as (pair, merged id).
@@ -1219,20 +1241,23 @@ mod tests {
             initial_merges: vec![(b"b".to_vec(), b"c".to_vec()), (b"a".to_vec(), b"b".to_vec())],
             ..Default::default()
         };
-        let trainer = BpeTrainer::new(config).unwrap();
+        let trainer = BpeTrainer::new(config.clone()).unwrap();
+        // The cut trainer continues the model of the initial merges alone.
+        let model = trainer.train_encoded(Vec::new(), Vec::new(), &mut |_| {}).unwrap();
+        assert_eq!(model.merges.len(), 2);
+        let cut_trainer = BpeTrainer::new(BpeTrainerConfig { initial_merges: Vec::new(), ..config }).unwrap();
         let id = |t: &[u8]| byte_alphabet_order().iter().position(|&b| b == t[0]).unwrap() as u32;
         let (a, c, bc, ab) = (id(b"a"), id(b"c"), 256, 257);
         // (a, bc) makes "abc"; then (ab, c) would make "abc" again.
         let words = vec![vec![a, bc], vec![ab, c]];
         let whole = trainer.train_encoded(words.clone(), vec![5, 3], &mut |_| {}).unwrap();
         assert_eq!(whole.merges.len(), 4, "the duplicate merge is made");
-        assert_eq!(trainer.train_encoded_cut(cut_words(words, vec![5, 3], 1), &mut |_| {}).unwrap(), None);
+        let train_cut = |cut| cut_trainer.train_encoded_cut(&model, cut, &mut |_| {}).unwrap();
+        assert_eq!(train_cut(cut_words(words, vec![5, 3], 1)), None);
         let plain = vec![vec![a, bc, a, bc], vec![c, c]];
         let expected = trainer.train_encoded(plain.clone(), vec![2, 1], &mut |_| {}).unwrap();
-        let cut = trainer.train_encoded_cut(cut_words(plain.clone(), vec![2, 1], 1), &mut |_| {}).unwrap();
-        assert_eq!(cut, Some(expected));
-        let cut = trainer.train_encoded_cut(cut_words(plain, vec![2, 1], 5), &mut |_| {}).unwrap();
-        assert_eq!(cut, None, "the most frequent pair is below the cut's floor");
+        assert_eq!(train_cut(cut_words(plain.clone(), vec![2, 1], 1)), Some(expected));
+        assert_eq!(train_cut(cut_words(plain, vec![2, 1], 5)), None, "the most frequent pair is below the cut's floor");
     }
 
     /// `words` cut at `floor`, with the pairs counted that often indexed.

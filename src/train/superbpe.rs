@@ -149,26 +149,29 @@ impl SuperBpeTrainer {
         if self.transition >= self.config.vocab_size {
             return Ok(SuperBpeModel { data: data1, stage1_merges, stage2_runs: 0 });
         }
-        let initial_merges = data1
-            .merges
-            .iter()
-            .map(|&(a, b)| (data1.vocab[a as usize].clone(), data1.vocab[b as usize].clone()))
-            .collect();
-        let stage2 = BpeTrainer::new(BpeTrainerConfig { initial_merges, ..self.config.clone() })?;
+        // Stage 2 proper: stage 1's merges as initial merges, on the whole lines, encoded again.
+        let on_whole_lines = |progress: &mut dyn FnMut(Progress)| {
+            let initial_merges = data1
+                .merges
+                .iter()
+                .map(|&(a, b)| (data1.vocab[a as usize].clone(), data1.vocab[b as usize].clone()))
+                .collect();
+            all_lines.train(&BpeTrainer::new(BpeTrainerConfig { initial_merges, ..self.config.clone() })?, progress)
+        };
         let Some(merges) = InheritedMerges::of_model(&data1, self.config.special_tokens.len()) else {
-            return Ok(SuperBpeModel { data: all_lines.train(&stage2, progress)?, stage1_merges, stage2_runs: 1 });
+            return Ok(SuperBpeModel { data: on_whole_lines(progress)?, stage1_merges, stage2_runs: 1 });
         };
         let stage1_words = Stage1Words::new(&words, encoded);
         let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
         let sizes = cut_sizes(self.config.vocab_size.saturating_sub(data1.vocab.len()));
-        let (trained, mut stage2_runs) = self.train_cut(&text, &stage2, &sizes, &pool, progress)?;
+        let (trained, mut stage2_runs) = self.train_cut(&text, &data1, &sizes, &pool, progress)?;
         drop((lines, line_words, stage1_words, words));
-        // Where the cut could change the result (rare), stage 2 trains on the whole lines, encoded again.
+        // Where the cut could change the result (rare), stage 2 trains on the whole lines.
         let data = match trained {
             Some(data) => data,
             None => {
                 stage2_runs += 1;
-                all_lines.train(&stage2, progress)?
+                on_whole_lines(progress)?
             }
         };
         Ok(SuperBpeModel { data, stage1_merges, stage2_runs })
@@ -176,14 +179,15 @@ impl SuperBpeTrainer {
 
     /// Stage 2 on the lines cut for each pair-index size in turn (`cut_index_sizes`) until one
     /// gives the result; None where none does (or there are no sizes). Also how many it tried.
-    fn train_cut(&self, text: &Stage2Text, stage2: &BpeTrainer, sizes: &[usize],
+    fn train_cut(&self, text: &Stage2Text, stage1: &BpeModelData, sizes: &[usize],
                  pool: &Option<std::sync::Arc<rayon::ThreadPool>>, progress: &mut dyn FnMut(Progress))
         -> Result<(Option<BpeModelData>, usize)> {
         let Some(&largest) = sizes.iter().max() else { return Ok((None, 0)) };
+        let stage2 = BpeTrainer::new(self.config.clone())?;
         let counted = install(pool, || text.count(self.config.min_frequency, largest));
         for (tried, &keep) in sizes.iter().enumerate() {
             let parts = install(pool, || counted.cut(keep));
-            if let Some(data) = stage2.train_encoded_cut(parts, progress)? {
+            if let Some(data) = stage2.train_encoded_cut(stage1, parts, progress)? {
                 return Ok((Some(data), tried + 1));
             }
         }
