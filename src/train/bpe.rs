@@ -622,21 +622,37 @@ impl State {
     /// what `count_pairs` would index) without counting the others.
     fn index_counted(&mut self, index: Vec<(u64, u64)>, floor: u64) {
         let filter = PairFilter::new(index.iter().map(|&(pair, _)| pair));
-        for (pair, count) in index {
-            self.pair_counts.insert(unpack(pair), count as i64);
-            self.where_.insert(unpack(pair), Vec::new());
-        }
-        for (i, word) in self.words.iter().enumerate() {
-            for w in word.windows(2) {
-                if !filter.passes(pack(w[0], w[1])) {
-                    continue;
-                }
-                if let Some(list) = self.where_.get_mut(&(w[0], w[1])) {
-                    if list.last() != Some(&(i as u32)) {
-                        list.push(i as u32);
+        let number: FxHashMap<u64, u32> = index.iter().enumerate().map(|(k, &(pair, _))| (pair, k as u32)).collect();
+        // Each share of the words lists its (pair number, word) occurrences in word order, in parallel;
+        // the shares are then put in the pairs' lists in order.
+        let chunk = self.words.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+        let shares: Vec<Vec<(u32, u32)>> = self
+            .words
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, words)| {
+                let mut found = Vec::new();
+                for (i, word) in words.iter().enumerate() {
+                    for w in word.windows(2) {
+                        let pair = pack(w[0], w[1]);
+                        if let Some(&k) = filter.passes(pair).then(|| number.get(&pair)).flatten() {
+                            found.push((k, (c * chunk + i) as u32));
+                        }
                     }
                 }
+                found
+            })
+            .collect();
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); index.len()];
+        for (k, word) in shares.into_iter().flatten() {
+            let list = &mut lists[k as usize];
+            if list.last() != Some(&word) {
+                list.push(word);
             }
+        }
+        for ((pair, count), list) in index.into_iter().zip(lists) {
+            self.pair_counts.insert(unpack(pair), count as i64);
+            self.where_.insert(unpack(pair), list);
         }
         self.floor = floor;
     }

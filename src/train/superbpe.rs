@@ -335,22 +335,35 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
         for i in (0..n).filter(|&i| plain[i]) {
             units.lines.push((UnitRun::Line(i), self.lines[i].1));
         }
-        let mut run_ids: FxHashMap<&[u8], u32> = FxHashMap::default();
-        for i in (0..n).filter(|&i| !plain[i]) {
-            let mut entries = Vec::new();
-            self.for_each_run(i, |word, bytes| {
-                entries.push(word.unwrap_or_else(|| {
-                    let next = (self.words.encoded.len() + units.runs.len()) as u32;
-                    *run_ids.entry(bytes).or_insert_with(|| {
-                        let ids = self.merges.encode(bytes);
-                        units.outer.push((ids[0], ids[ids.len() - 1]));
-                        units.runs.push(ids);
-                        next
+        // The other lines as runs, in parallel; then each distinct run of text is numbered, in line
+        // order, and encoded, in parallel.
+        let own: Vec<usize> = (0..n).filter(|&i| !plain[i]).collect();
+        let split: Vec<Vec<std::result::Result<u32, &[u8]>>> = own
+            .par_iter()
+            .map(|&i| {
+                let mut runs = Vec::new();
+                self.for_each_run(i, |word, bytes| runs.push(word.ok_or(bytes)));
+                runs
+            })
+            .collect();
+        let first_run = self.words.encoded.len() as u32;
+        let (mut texts, mut run_ids): (Vec<&[u8]>, FxHashMap<&[u8], u32>) = Default::default();
+        for (&i, runs) in own.iter().zip(split) {
+            let entries = runs
+                .into_iter()
+                .map(|run| {
+                    run.unwrap_or_else(|bytes| {
+                        *run_ids.entry(bytes).or_insert_with(|| {
+                            texts.push(bytes);
+                            first_run + texts.len() as u32 - 1
+                        })
                     })
-                }))
-            });
+                })
+                .collect();
             units.lines.push((UnitRun::Own(entries), self.lines[i].1));
         }
+        units.runs = texts.par_iter().map(|bytes| self.merges.encode(bytes)).collect();
+        units.outer.extend(units.runs.iter().map(|ids| (ids[0], ids[ids.len() - 1])));
         units
     }
 
