@@ -66,12 +66,29 @@ impl WordCounts {
         normalizer: &Normalizer,
         num_threads: usize,
     ) -> WordCounts {
+        let mut counts = WordCounts::new();
+        counts.add_texts_parallel(texts, pretokenizer, normalizer, num_threads);
+        counts
+    }
+
+    /// Count many more texts into this table on `num_threads` workers (0: one per core). The
+    /// workers' counts are added up with the pieces still packed, and only pieces new to the table
+    /// are copied out.
+    pub fn add_texts_parallel<S: AsRef<str> + Sync>(
+        &mut self,
+        texts: &[S],
+        pretokenizer: &Pretokenizer,
+        normalizer: &Normalizer,
+        num_threads: usize,
+    ) {
         let chunks = plan_chunks(texts, pretokenizer, CHUNK_BYTES);
         let count_all = || count_chunks(texts, &chunks, pretokenizer, normalizer);
-        if num_threads == 1 || chunks.len() <= 1 {
-            return sequential(texts, &chunks, pretokenizer, normalizer);
-        }
-        with_threads(num_threads, count_all).unwrap_or_else(|_| sequential(texts, &chunks, pretokenizer, normalizer))
+        let counter = if num_threads == 1 || chunks.len() <= 1 {
+            sequential(texts, &chunks, pretokenizer, normalizer)
+        } else {
+            with_threads(num_threads, count_all).unwrap_or_else(|_| sequential(texts, &chunks, pretokenizer, normalizer))
+        };
+        counter.add_into(&mut self.counts);
     }
 
     /// Add every count of `other` to this table.
@@ -233,19 +250,42 @@ impl PieceCounter {
         }
     }
 
-    fn into_counts(mut self) -> WordCounts {
-        for (key, count) in std::mem::take(&mut self.hot) {
+    /// Move the cache's counts into the map.
+    fn flush(&mut self) {
+        for slot in self.hot.iter_mut() {
+            let (key, count) = std::mem::take(slot);
             if key != 0 {
                 *self.short.entry(key).or_insert(0) += count;
             }
         }
-        let mut counts = self.long;
-        counts.reserve(self.short.len());
+    }
+
+    /// Add `other`'s counts (packed keys stay packed: no piece is copied out).
+    fn absorb(mut self, mut other: PieceCounter) -> PieceCounter {
+        if other.short.len() > self.short.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        self.flush();
+        other.flush();
+        absorb(&mut self.short, other.short);
+        absorb(&mut self.long, other.long);
+        self
+    }
+
+    /// Add every count to `counts`, copying out only the pieces new to it.
+    fn add_into(mut self, counts: &mut FxHashMap<Vec<u8>, u64>) {
+        self.flush();
         for (key, count) in self.short {
             let (bytes, len) = unpack(key);
-            bump(&mut counts, &bytes[..len], count);
+            bump(counts, &bytes[..len], count);
         }
-        WordCounts { counts }
+        absorb(counts, self.long);
+    }
+
+    fn into_counts(self) -> WordCounts {
+        let mut counts = WordCounts::new();
+        self.add_into(&mut counts.counts);
+        counts
     }
 }
 
@@ -465,16 +505,16 @@ fn count_chunk<S: AsRef<str>>(counter: &mut PieceCounter, texts: &[S], chunk: &C
 }
 
 fn sequential<S: AsRef<str>>(texts: &[S], chunks: &[Chunk], pretokenizer: &Pretokenizer,
-              normalizer: &Normalizer) -> WordCounts {
+              normalizer: &Normalizer) -> PieceCounter {
     let mut counter = PieceCounter::default();
     for chunk in chunks {
         count_chunk(&mut counter, texts, chunk, pretokenizer, normalizer);
     }
-    counter.into_counts()
+    counter
 }
 
 fn count_chunks<S: AsRef<str> + Sync>(texts: &[S], chunks: &[Chunk], pretokenizer: &Pretokenizer,
-                normalizer: &Normalizer) -> WordCounts {
+                normalizer: &Normalizer) -> PieceCounter {
     // Batches of about CHUNK_BYTES: many tiny texts must not become many tiny tasks.
     let batches = batch_chunks(chunks, CHUNK_BYTES);
     batches
@@ -485,11 +525,7 @@ fn count_chunks<S: AsRef<str> + Sync>(texts: &[S], chunks: &[Chunk], pretokenize
             }
             acc
         })
-        .map(PieceCounter::into_counts)
-        .reduce(WordCounts::new, |mut a, b| {
-            a.merge(b);
-            a
-        })
+        .reduce(PieceCounter::default, PieceCounter::absorb)
 }
 
 fn batch_chunks(chunks: &[Chunk], target: usize) -> Vec<&[Chunk]> {
@@ -639,6 +675,26 @@ mod tests {
         assert_eq!(wc.get(b" cat"), 1);
         assert_eq!(wc.total(), 5);
         assert_eq!(wc.len(), 4);
+    }
+
+    /// Counting texts in several calls into one table equals counting them in one call.
+    #[test]
+    fn adding_batches_equals_counting_once() {
+        let texts: Vec<String> = (0..3000).map(|i| format!("word{} the cat sat é{} {}", i % 97, i % 13, "x".repeat(i % 40))).collect();
+        let p = Pretokenizer::new("gpt2").unwrap();
+        for threads in [1, 3] {
+            let once = WordCounts::count_texts_parallel(&texts, &p, &Normalizer::None, threads);
+            let mut batches = WordCounts::new();
+            for batch in texts.chunks(700) {
+                batches.add_texts_parallel(batch, &p, &Normalizer::None, threads);
+            }
+            assert_eq!(batches, once, "{threads} threads");
+            let mut one_by_one = WordCounts::new();
+            for text in &texts {
+                one_by_one.add_text(&p, &Normalizer::None, text);
+            }
+            assert_eq!(once, one_by_one);
+        }
     }
 
     #[test]

@@ -153,8 +153,10 @@ impl PyWordCounts {
     #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
     fn add_texts(&mut self, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str,
                  num_threads: usize) -> PyResult<()> {
-        let more = count(py, texts, pattern, normalization, num_threads)?;
-        py.allow_threads(|| self.inner.merge(more));
+        let pretokenizer = Pretokenizer::new(pattern).map_err(to_py)?;
+        let normalizer = Normalizer::new(normalization).map_err(to_py)?;
+        let inner = &mut self.inner;
+        py.allow_threads(|| inner.add_texts_parallel(&texts, &pretokenizer, &normalizer, num_threads));
         Ok(())
     }
 
