@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
 use crate::train::bpe::{
-    index_floor, index_size, install, pack, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig, CutWords,
+    drop_later, index_floor, index_size, install, pack, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig, CutWords,
     InheritedMerges, PairFilter, Progress,
 };
 use rayon::prelude::*;
@@ -165,7 +165,8 @@ impl SuperBpeTrainer {
         let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
         let sizes = cut_sizes(self.config.vocab_size.saturating_sub(data1.vocab.len()));
         let (trained, mut stage2_runs) = self.train_cut(&text, &data1, &sizes, &pool, progress)?;
-        drop((lines, line_words, stage1_words, words));
+        drop_later(&pool, (line_words, stage1_words)); // thousands of vectors: freed off the caller's path
+        drop((lines, words));
         // Where the cut could change the result (rare), stage 2 trains on the whole lines.
         let data = match trained {
             Some(data) => data,
@@ -188,6 +189,7 @@ impl SuperBpeTrainer {
         for (tried, &keep) in sizes.iter().enumerate() {
             let parts = install(pool, || counted.cut(keep));
             if let Some(data) = stage2.train_encoded_cut(stage1, parts, progress)? {
+                counted.drop_later(pool);
                 return Ok((Some(data), tried + 1));
             }
         }
@@ -401,6 +403,14 @@ struct CountedUnits<'t> {
 }
 
 impl CountedUnits<'_> {
+    /// Free the owned parts (hundreds of thousands of lines, the pair counts) on one of `pool`'s
+    /// threads, off the caller's path.
+    fn drop_later(mut self, pool: &Option<std::sync::Arc<rayon::ThreadPool>>) {
+        let owned = (std::mem::take(&mut self.units.lines), std::mem::take(&mut self.units.runs),
+                     std::mem::take(&mut self.pair_counts));
+        drop_later(pool, owned);
+    }
+
     /// Stage 2's words with the lines cut where no merge can cross while the trainer indexes the
     /// `keep` most frequent pairs, each distinct part once.
     ///
@@ -583,19 +593,25 @@ impl Units<'_> {
                 parts
             })
             .collect();
-        let mut shares = shares.into_iter();
-        let Parts { mut single, mut short, mut long } = shares.next().unwrap_or_else(|| Parts::new(n_units, 0));
-        for more in shares {
-            single.iter_mut().zip(more.single).for_each(|(a, b)| *a += b);
-            absorb(&mut short, more.short);
-            absorb(&mut long, more.long);
+        // Shard s of every thread's maps, added up on all threads.
+        let mut single = vec![0u64; n_units];
+        let mut short_shards: Vec<Vec<FxHashMap<u128, u64>>> = (0..PART_SHARDS).map(|_| Vec::new()).collect();
+        let mut long_shards: Vec<Vec<FxHashMap<&[u32], u64>>> = (0..PART_SHARDS).map(|_| Vec::new()).collect();
+        for share in shares {
+            single.iter_mut().zip(share.single).for_each(|(a, b)| *a += b);
+            for (shard, map) in share.short.into_iter().enumerate() {
+                short_shards[shard].push(map);
+            }
+            for (shard, map) in share.long.into_iter().enumerate() {
+                long_shards[shard].push(map);
+            }
         }
+        let short: Vec<(u128, u64)> = short_shards.into_par_iter().map(add_up).flatten().collect();
+        let long: Vec<(&[u32], u64)> = long_shards.into_par_iter().map(add_up).flatten().collect();
         let single: Vec<(u32, u64)> = (0..n_units as u32)
             .zip(single)
             .filter(|&(unit, count)| count > 0 && self.encoded(unit).len() > 1)
             .collect();
-        let short: Vec<(u128, u64)> = short.into_iter().collect();
-        let long: Vec<(&[u32], u64)> = long.into_iter().collect();
         let mut words = Vec::with_capacity(single.len() + short.len() + long.len());
         words.par_extend(single.par_iter().map(|&(unit, _)| self.encoded(unit).to_vec()));
         words.par_extend(short.par_iter().map(|&(key, _)| self.spell(unpack_units(key))));
@@ -606,29 +622,49 @@ impl Units<'_> {
 }
 
 /// Distinct parts of lines (runs of units) with their counts: one unit by its id, two to six
-/// packed in an integer (`pack_units`), longer ones by their slice.
+/// packed in an integer (`pack_units`), longer ones by their slice. The multi-unit parts are kept
+/// in `PART_SHARDS` maps by hash, so that the threads' maps can be added up shard by shard, in
+/// parallel.
 struct Parts<'l> {
     single: Vec<u64>,
-    short: FxHashMap<u128, u64>,
-    long: FxHashMap<&'l [u32], u64>,
+    short: Vec<FxHashMap<u128, u64>>,
+    long: Vec<FxHashMap<&'l [u32], u64>>,
 }
+
+/// Shards of `Parts`' maps.
+const PART_SHARDS: usize = 16;
 
 impl<'l> Parts<'l> {
     fn new(units: usize, lines: usize) -> Parts<'l> {
-        let mut short = FxHashMap::default();
-        short.reserve(lines);
-        Parts { single: vec![0; units], short, long: FxHashMap::default() }
+        let short = (0..PART_SHARDS)
+            .map(|_| FxHashMap::with_capacity_and_hasher(lines / PART_SHARDS, Default::default()))
+            .collect();
+        Parts { single: vec![0; units], short, long: (0..PART_SHARDS).map(|_| FxHashMap::default()).collect() }
     }
 
     /// Count `run` `count` more times (`packable`: unit ids fit `pack_units`).
     #[inline]
     fn add(&mut self, run: &'l [u32], count: u64, packable: bool) {
+        let shard = |first: u64| (first.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) as usize % PART_SHARDS;
         match run {
             [unit] => self.single[*unit as usize] += count,
-            run if packable && run.len() <= 6 => *self.short.entry(pack_units(run)).or_insert(0) += count,
-            run => *self.long.entry(run).or_insert(0) += count,
+            run if packable && run.len() <= 6 => {
+                let key = pack_units(run);
+                *self.short[shard(key as u64 ^ (key >> 64) as u64)].entry(key).or_insert(0) += count
+            }
+            run => *self.long[shard(run[0] as u64 ^ (run[1] as u64) << 32)].entry(run).or_insert(0) += count,
         }
     }
+}
+
+/// The threads' maps of one shard added up, as a list.
+fn add_up<K: Eq + std::hash::Hash>(maps: Vec<FxHashMap<K, u64>>) -> Vec<(K, u64)> {
+    let mut maps = maps.into_iter();
+    let mut total = maps.next().unwrap_or_default();
+    for more in maps {
+        absorb(&mut total, more);
+    }
+    total.into_iter().collect()
 }
 
 /// The pairs a cut keeps (counted at least the floor times), behind a filter most others fail.
