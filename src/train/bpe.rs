@@ -537,18 +537,27 @@ impl State {
     /// With `parallel` (a frequent pair: many words) they are merged on all threads: taken out,
     /// merged in one chunk per thread, put back, and the chunks' changes added up.
     fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool) -> MergeChanges {
-        let mut taken: Vec<(u32, Vec<u32>)> =
-            indices.iter().map(|&i| (i, std::mem::take(&mut self.words[i as usize]))).collect();
+        // Each word's count is read, and its first id, while it is taken out: these loads do not depend
+        // on each other, so their cache misses overlap here instead of stalling the merge loop.
+        let mut touched = 0u32;
+        let mut taken: Vec<(u32, i64, Vec<u32>)> = indices
+            .iter()
+            .map(|&i| {
+                let word = std::mem::take(&mut self.words[i as usize]);
+                touched ^= word.first().copied().unwrap_or(0);
+                (i, self.counts[i as usize] as i64, word)
+            })
+            .collect();
+        std::hint::black_box(touched);
         let parts: Vec<MergeChanges> = if !parallel {
-            vec![merge_chunk(&mut taken, &self.counts, pair, new_id)]
+            vec![merge_chunk(&mut taken, pair, new_id)]
         } else {
-            let counts = &self.counts;
             install(&self.pool, || {
                 let chunk = taken.len().div_ceil(rayon::current_num_threads()).max(1);
-                taken.par_chunks_mut(chunk).map(|part| merge_chunk(part, counts, pair, new_id)).collect()
+                taken.par_chunks_mut(chunk).map(|part| merge_chunk(part, pair, new_id)).collect()
             })
         };
-        for (i, word) in taken {
+        for (i, _, word) in taken {
             self.words[i as usize] = word;
         }
         let mut parts = parts.into_iter();
@@ -780,12 +789,12 @@ type MergeChanges = (FxHashMap<Pair, i64>, Vec<(Pair, u32)>);
 /// Merges touching at least this many words run on all threads.
 const PARALLEL_MIN_WORDS: usize = 4096;
 
-/// Merge `pair` into `new_id` in each (index, word); the changes, weighted by the words' counts.
-fn merge_chunk(words: &mut [(u32, Vec<u32>)], counts: &[u64], pair: Pair, new_id: u32) -> MergeChanges {
+/// Merge `pair` into `new_id` in each (index, count, word); the changes, weighted by the counts.
+fn merge_chunk(words: &mut [(u32, i64, Vec<u32>)], pair: Pair, new_id: u32) -> MergeChanges {
     let mut delta: FxHashMap<Pair, i64> = FxHashMap::default();
     let mut new_pairs: Vec<(Pair, u32)> = Vec::new();
-    for (index, word) in words.iter_mut() {
-        let (index, count) = (*index, counts[*index as usize] as i64);
+    for (index, count, word) in words.iter_mut() {
+        let (index, count) = (*index, *count);
         merge_word(word, pair.0, pair.1, new_id, &mut |p, sign| {
             *delta.entry(p).or_insert(0) += sign * count;
             if sign > 0 {
