@@ -116,11 +116,12 @@ pub(crate) struct PyWordCounts {
     pub(crate) inner: WordCounts,
 }
 
-fn count(py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str, num_threads: usize)
-         -> PyResult<WordCounts> {
+/// `f` with the named pretokenizer and normalizer, the GIL released (bad names are a Python error).
+fn with_pipeline<T: Send>(py: Python<'_>, pattern: &str, normalization: &str,
+                          f: impl FnOnce(&Pretokenizer, &Normalizer) -> T + Send) -> PyResult<T> {
     let pretokenizer = Pretokenizer::new(pattern).map_err(to_py)?;
     let normalizer = Normalizer::new(normalization).map_err(to_py)?;
-    Ok(py.allow_threads(|| WordCounts::count_texts_parallel(&texts, &pretokenizer, &normalizer, num_threads)))
+    Ok(py.allow_threads(|| f(&pretokenizer, &normalizer)))
 }
 
 fn piece_bytes(piece: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
@@ -146,18 +147,20 @@ impl PyWordCounts {
     #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
     fn count_texts(_cls: &Bound<'_, PyType>, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str,
                    normalization: &str, num_threads: usize) -> PyResult<Self> {
-        Ok(PyWordCounts { inner: count(py, texts, pattern, normalization, num_threads)? })
+        let inner = with_pipeline(py, pattern, normalization, |pretokenizer, normalizer| {
+            WordCounts::count_texts_parallel(&texts, pretokenizer, normalizer, num_threads)
+        })?;
+        Ok(PyWordCounts { inner })
     }
 
     /// Count more texts into this table.
     #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
     fn add_texts(&mut self, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str,
                  num_threads: usize) -> PyResult<()> {
-        let pretokenizer = Pretokenizer::new(pattern).map_err(to_py)?;
-        let normalizer = Normalizer::new(normalization).map_err(to_py)?;
         let inner = &mut self.inner;
-        py.allow_threads(|| inner.add_texts_parallel(&texts, &pretokenizer, &normalizer, num_threads));
-        Ok(())
+        with_pipeline(py, pattern, normalization, |pretokenizer, normalizer| {
+            inner.add_texts_parallel(&texts, pretokenizer, normalizer, num_threads)
+        })
     }
 
     /// Add `count` occurrences of one piece (bytes or str).
@@ -281,10 +284,11 @@ impl PyPieceList {
     #[pyo3(signature = (texts, pattern = "gpt2", normalization = "none", num_threads = 0))]
     fn add_texts(&mut self, py: Python<'_>, texts: Vec<PyBackedStr>, pattern: &str, normalization: &str,
                  num_threads: usize) -> PyResult<()> {
-        let pretokenizer = Pretokenizer::new(pattern).map_err(to_py)?;
-        let normalizer = Normalizer::new(normalization).map_err(to_py)?;
         let inner = &mut self.inner;
-        py.allow_threads(|| inner.add_texts(&texts, &pretokenizer, &normalizer, num_threads)).map_err(to_py)
+        with_pipeline(py, pattern, normalization, |pretokenizer, normalizer| {
+            inner.add_texts(&texts, pretokenizer, normalizer, num_threads)
+        })?
+        .map_err(to_py)
     }
 
     fn __len__(&self) -> usize {
