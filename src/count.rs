@@ -49,7 +49,7 @@ impl WordCounts {
         let normalized = normalizer.normalize(text);
         let mut counter = PieceCounter::default();
         pretokenizer.for_each_piece(&normalized, |piece| counter.add(piece.as_bytes()));
-        self.merge(counter.into_counts());
+        counter.add_into(&mut self.counts);
     }
 
     /// Add `count` occurrences of one piece.
@@ -281,12 +281,6 @@ impl PieceCounter {
         }
         absorb(counts, self.long);
     }
-
-    fn into_counts(self) -> WordCounts {
-        let mut counts = WordCounts::new();
-        self.add_into(&mut counts.counts);
-        counts
-    }
 }
 
 /// The longest piece `pack` takes.
@@ -459,6 +453,16 @@ fn bump(counts: &mut FxHashMap<Vec<u8>, u64>, piece: &[u8], by: u64) {
     } else {
         counts.insert(piece.to_vec(), by);
     }
+}
+
+/// The count maps added up into one.
+pub(crate) fn sum_maps<K: Eq + std::hash::Hash>(maps: impl IntoIterator<Item = FxHashMap<K, u64>>) -> FxHashMap<K, u64> {
+    let mut maps = maps.into_iter();
+    let mut total = maps.next().unwrap_or_default();
+    for more in maps {
+        absorb(&mut total, more);
+    }
+    total
 }
 
 pub(crate) fn absorb<K: Eq + std::hash::Hash>(into: &mut FxHashMap<K, u64>, from: FxHashMap<K, u64>) {
@@ -740,7 +744,8 @@ mod tests {
             counter.add(&i.to_le_bytes());
             counter.add(&i.to_le_bytes());
         }
-        let wc = counter.into_counts();
+        let mut wc = WordCounts::new();
+        counter.add_into(&mut wc.counts);
         assert_eq!(wc.len(), 7 + 20_000);
         assert!(pieces.iter().all(|p| wc.get(p) == 1));
         assert!((0..20_000u32).all(|i| wc.get(&i.to_le_bytes()) == 2));

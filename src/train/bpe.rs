@@ -202,10 +202,9 @@ impl BpeTrainer {
     /// encoding (`words[i]` encodes `pieces[i]` with every merge; SuperBPE's stage 2 starts from them).
     pub(crate) fn train_pieces_encoded(&self, pieces: &[(&[u8], u64)], progress: &mut dyn FnMut(Progress))
         -> Result<(BpeModelData, Vec<Vec<u32>>)> {
-        let state = self.run(progress, |state, inherited, min_count, keep| {
+        let mut state = self.run(progress, |state, inherited, min_count, keep| {
             state.start_words(pieces, inherited, min_count, keep)
         })?;
-        let mut state = state;
         let words = std::mem::take(&mut state.words);
         Ok((state.into_model(), words))
     }
@@ -412,27 +411,38 @@ pub(crate) struct CutWords {
     pub(crate) index: Vec<(u64, u64)>,
 }
 
+/// A set of small integers, one bit each.
+pub(crate) struct BitSet(Vec<u64>);
+
+impl BitSet {
+    /// The integers of `members`, each below `size`.
+    pub(crate) fn new(size: usize, members: impl Iterator<Item = usize>) -> BitSet {
+        let mut bits = BitSet(vec![0; size.div_ceil(64)]);
+        for i in members {
+            bits.0[i / 64] |= 1 << (i % 64);
+        }
+        bits
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
 /// A filter of 2^16 bits (8 kB, which stays in the first-level cache) that every pair of a set
 /// passes and most other pairs fail.
-pub(crate) struct PairFilter {
-    bits: Vec<u64>,
-}
+pub(crate) struct PairFilter(BitSet);
 
 impl PairFilter {
     pub(crate) fn new(pairs: impl Iterator<Item = u64>) -> PairFilter {
-        let mut filter = PairFilter { bits: vec![0; PAIR_FILTER_BITS / 64] };
-        for pair in pairs {
-            let bit = pair_filter_bit(pair);
-            filter.bits[bit / 64] |= 1 << (bit % 64);
-        }
-        filter
+        PairFilter(BitSet::new(PAIR_FILTER_BITS, pairs.map(pair_filter_bit)))
     }
 
     /// False: `pair` is not in the set; true: it may be.
     #[inline]
     pub(crate) fn passes(&self, pair: u64) -> bool {
-        let bit = pair_filter_bit(pair);
-        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+        self.0.contains(pair_filter_bit(pair))
     }
 }
 

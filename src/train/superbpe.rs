@@ -19,13 +19,13 @@
 //!   (`cut_index_sizes`) so that more is cut: at 5 MB / 8k, 84k parts of 313k tokens instead of
 //!   78k lines of 1.2M tokens. The trainer starts from the pair counts the cut already made.
 
-use crate::count::{absorb, PieceList, PieceNumbering, WordCounts};
+use crate::count::{sum_maps, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
 use crate::train::bpe::{
-    drop_later, index_floor, index_size, install, pack, usable_pieces, BpeModelData, BpeTrainer, BpeTrainerConfig, CutWords,
-    InheritedMerges, PairFilter, Progress,
+    drop_later, index_floor, index_size, install, pack, usable_pieces, BitSet, BpeModelData, BpeTrainer,
+    BpeTrainerConfig, CutWords, InheritedMerges, PairFilter, Progress,
 };
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -124,7 +124,8 @@ impl SuperBpeTrainer {
         self.train_with(counts1, lines, cut_index_sizes, progress)
     }
 
-    /// `train`, with stage 2 on cut lines (`cut`, the default) or always on the whole lines.
+    /// `train`, with stage 2 on lines cut for each pair-index size `cut_sizes` gives for the merges
+    /// left, in turn (`cut_index_sizes` by default), then on the whole lines (no sizes: at once).
     fn train_with(&self, counts1: Option<&WordCounts>, all_lines: Lines, cut_sizes: fn(usize) -> Vec<usize>,
                   progress: &mut dyn FnMut(Progress)) -> Result<SuperBpeModel> {
         let stage1 = BpeTrainer::new(BpeTrainerConfig {
@@ -513,14 +514,8 @@ impl Units<'_> {
     /// counted that often, and some others).
     fn count_pairs_above(&self, sketch: &[u32], unit_counts: &[u64], threshold: u64) -> FxHashMap<u64, u64> {
         // The slots that reach `threshold`, one bit each: 32 kB, which stays in the first-level cache.
-        let mut hot = vec![0u64; sketch.len().div_ceil(64)];
-        for (slot, _) in sketch.iter().enumerate().filter(|&(_, &v)| v as u64 >= threshold) {
-            hot[slot / 64] |= 1 << (slot % 64);
-        }
-        let frequent = |pair: u64| {
-            let slot = sketch_slot(pair);
-            hot[slot / 64] & (1 << (slot % 64)) != 0
-        };
+        let hot = BitSet::new(sketch.len(), (0..sketch.len()).filter(|&slot| sketch[slot] as u64 >= threshold));
+        let frequent = |pair: u64| hot.contains(sketch_slot(pair));
         let shares: Vec<FxHashMap<u64, u64>> = self
             .shares()
             .map(|share| {
@@ -536,11 +531,7 @@ impl Units<'_> {
                 counts
             })
             .collect();
-        let mut shares = shares.into_iter();
-        let mut counts = shares.next().unwrap_or_default();
-        for more in shares {
-            absorb(&mut counts, more);
-        }
+        let mut counts = sum_maps(shares);
         self.for_each_inner_pair(unit_counts, |pair, count| {
             if frequent(pair) {
                 *counts.entry(pair).or_insert(0) += count;
@@ -606,8 +597,8 @@ impl Units<'_> {
                 long_shards[shard].push(map);
             }
         }
-        let short: Vec<(u128, u64)> = short_shards.into_par_iter().map(add_up).flatten().collect();
-        let long: Vec<(&[u32], u64)> = long_shards.into_par_iter().map(add_up).flatten().collect();
+        let short: Vec<(u128, u64)> = short_shards.into_par_iter().map(sum_maps).flatten().collect();
+        let long: Vec<(&[u32], u64)> = long_shards.into_par_iter().map(sum_maps).flatten().collect();
         let single: Vec<(u32, u64)> = (0..n_units as u32)
             .zip(single)
             .filter(|&(unit, count)| count > 0 && self.encoded(unit).len() > 1)
@@ -655,16 +646,6 @@ impl<'l> Parts<'l> {
             run => *self.long[shard(run[0] as u64 ^ (run[1] as u64) << 32)].entry(run).or_insert(0) += count,
         }
     }
-}
-
-/// The threads' maps of one shard added up, as a list.
-fn add_up<K: Eq + std::hash::Hash>(maps: Vec<FxHashMap<K, u64>>) -> Vec<(K, u64)> {
-    let mut maps = maps.into_iter();
-    let mut total = maps.next().unwrap_or_default();
-    for more in maps {
-        absorb(&mut total, more);
-    }
-    total.into_iter().collect()
 }
 
 /// The pairs a cut keeps (counted at least the floor times), behind a filter most others fail.
