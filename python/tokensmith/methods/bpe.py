@@ -36,13 +36,10 @@ def count_words_by_patterns(corpus: "Corpus", config: BpeConfig, patterns: list[
     """One word-count table per pretokenization pattern, reading the corpus once."""
     from tokensmith import _core
 
-    totals: list[Any] = [None] * len(patterns)
+    totals = [_core.WordCounts() for _ in patterns]
     for batch in corpus.batches():
-        for i, pattern in enumerate(patterns):
-            if totals[i] is None:
-                totals[i] = _core.WordCounts.count_texts(batch, pattern, config.normalization, config.num_threads)
-            else:  # counted into the table (merge would copy the batch's table first)
-                totals[i].add_texts(batch, pattern, config.normalization, config.num_threads)
+        for table, pattern in zip(totals, patterns):  # each batch is counted straight into the table
+            table.add_texts(batch, pattern, config.normalization, config.num_threads)
     return totals
 
 
