@@ -18,6 +18,9 @@
 //!   rebuilt, and each distinct part is kept once (`CountedUnits::cut`). The index is kept small
 //!   (`cut_index_sizes`) so that more is cut: at 5 MB / 8k, 84k parts of 313k tokens instead of
 //!   78k lines of 1.2M tokens. The trainer starts from the pair counts the cut already made.
+//! - Stage 2's lines are laid out as units (where a token could join two words) on a thread of lowest
+//!   priority while stage 1 trains, whose merge loop leaves a core idle: that a token could join two
+//!   words is known from the words' byte pairs, before stage 1's tokens are (`WordJoins`).
 
 use crate::count::{sum_maps, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
@@ -145,7 +148,17 @@ impl SuperBpeTrainer {
             }
             None => install(&pool, || self.words_of_lines(&lines)),
         };
-        let (data1, encoded) = stage1.train_pieces_encoded(&words, progress)?;
+        // Stage 2's lines are laid out as units on another thread while stage 1 trains (its merge loop
+        // leaves a core idle): where a token could join two words is known from the words' bytes.
+        let text = Stage2Text::new(&lines, &line_words, &words);
+        let (stage1_result, layout) = std::thread::scope(|scope| {
+            let laying_out = scope.spawn(|| {
+                lowest_priority();
+                text.layout()
+            });
+            (stage1.train_pieces_encoded(&words, progress), laying_out.join().expect("laying out stage 2 panicked"))
+        });
+        let (data1, encoded) = stage1_result?;
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
             return Ok(SuperBpeModel { data: data1, stage1_merges, stage2_runs: 0 });
@@ -162,10 +175,13 @@ impl SuperBpeTrainer {
         let Some(merges) = InheritedMerges::of_model(&data1, self.config.special_tokens.len()) else {
             return Ok(SuperBpeModel { data: on_whole_lines(progress)?, stage1_merges, stage2_runs: 1 });
         };
-        let stage1_words = Stage1Words::new(&words, encoded);
-        let text = Stage2Text { lines: &lines, line_words: &line_words, words: &stage1_words, merges: &merges };
+        let stage1_words = Stage1Words::new(encoded);
+        // The layout joins words wherever a token could; it holds if every inherited token's pairs are
+        // among the words' (always: tokens lie inside words).
+        let layout = if text.joins.cover(&merges) { layout } else { text.layout_for(|a, b| merges.spans(a, b)) };
+        let units = install(&pool, || Units::new(layout, &line_words, &stage1_words, &merges));
         let sizes = cut_sizes(self.config.vocab_size.saturating_sub(data1.vocab.len()));
-        let (trained, mut stage2_runs) = self.train_cut(&text, &data1, &sizes, &pool, progress)?;
+        let (trained, mut stage2_runs) = self.train_cut(units, &data1, &sizes, &pool, progress)?;
         drop_later(&pool, (line_words, stage1_words)); // thousands of vectors: freed off the caller's path
         drop((lines, words));
         // Where the cut could change the result (rare), stage 2 trains on the whole lines.
@@ -181,12 +197,12 @@ impl SuperBpeTrainer {
 
     /// Stage 2 on the lines cut for each pair-index size in turn (`cut_index_sizes`) until one
     /// gives the result; None where none does (or there are no sizes). Also how many it tried.
-    fn train_cut(&self, text: &Stage2Text, stage1: &BpeModelData, sizes: &[usize],
+    fn train_cut(&self, units: Units, stage1: &BpeModelData, sizes: &[usize],
                  pool: &Option<std::sync::Arc<rayon::ThreadPool>>, progress: &mut dyn FnMut(Progress))
         -> Result<(Option<BpeModelData>, usize)> {
         let Some(&largest) = sizes.iter().max() else { return Ok((None, 0)) };
         let stage2 = BpeTrainer::new(self.config.clone())?;
-        let counted = install(pool, || text.count(self.config.min_frequency, largest));
+        let counted = install(pool, || units.count(self.config.min_frequency, largest));
         for (tried, &keep) in sizes.iter().enumerate() {
             let parts = install(pool, || counted.cut(keep));
             if let Some(data) = stage2.train_encoded_cut(stage1, parts, progress)? {
@@ -263,50 +279,91 @@ impl SuperBpeTrainer {
     }
 }
 
-/// What stage 1 leaves for stage 2: each word's final encoding, its length in bytes, and its first
-/// and last byte.
+/// Give the calling thread the lowest scheduling priority (Linux; elsewhere nothing), so that work
+/// done beside a trainer takes only a core the trainer leaves idle.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; on failure the priority is unchanged.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+    }
+}
+
+/// What stage 1 leaves for stage 2: each word's final encoding.
 struct Stage1Words {
     encoded: Vec<Vec<u32>>,
-    lengths: Vec<u32>,
-    ends: Vec<(u8, u8)>,
     /// The first and the last token of each word's encoding.
     outer: Vec<(u32, u32)>,
 }
 
 impl Stage1Words {
-    fn new(words: &[(&[u8], u64)], encoded: Vec<Vec<u32>>) -> Stage1Words {
-        Stage1Words {
-            lengths: words.iter().map(|&(w, _)| w.len() as u32).collect(),
-            ends: words.iter().map(|&(w, _)| (w[0], w[w.len() - 1])).collect(),
-            outer: encoded.iter().map(|e| (e[0], e[e.len() - 1])).collect(),
-            encoded,
-        }
+    fn new(encoded: Vec<Vec<u32>>) -> Stage1Words {
+        Stage1Words { outer: encoded.iter().map(|e| (e[0], e[e.len() - 1])).collect(), encoded }
     }
 }
 
-/// Stage 2's lines as stage-1 words, with what it takes to encode their runs of bytes.
+/// Byte pairs some stage-1 word holds, one right after the other. Every inherited token lies inside
+/// a word, so a token can only join two words where the junction's two bytes are such a pair: these
+/// pairs hold the inherited tokens' (`InheritedMerges::spans`) and are known before stage 1 trains.
+struct WordJoins(Vec<bool>);
+
+impl WordJoins {
+    fn of(words: &[(&[u8], u64)]) -> WordJoins {
+        let mut inside = vec![false; 1 << 16];
+        for &(word, _) in words {
+            for pair in word.windows(2) {
+                inside[(pair[0] as usize) << 8 | pair[1] as usize] = true;
+            }
+        }
+        WordJoins(inside)
+    }
+
+    #[inline]
+    fn spans(&self, left: u8, right: u8) -> bool {
+        self.0[(left as usize) << 8 | right as usize]
+    }
+
+    /// Whether every pair an inherited token holds is among these.
+    fn cover(&self, merges: &InheritedMerges) -> bool {
+        (0..1usize << 16).all(|k| self.0[k] || !merges.spans((k >> 8) as u8, k as u8))
+    }
+}
+
+/// Stage 2's lines as stage-1 words: each word's length in bytes and its first and last byte, and
+/// where a token could join two words.
 struct Stage2Text<'t, 'a> {
     lines: &'t [(&'a [u8], u64)],
     line_words: &'t LineWords,
-    words: &'t Stage1Words,
-    merges: &'t InheritedMerges,
+    lengths: Vec<u32>,
+    ends: Vec<(u8, u8)>,
+    joins: WordJoins,
 }
 
 impl<'t, 'a> Stage2Text<'t, 'a> {
+    fn new(lines: &'t [(&'a [u8], u64)], line_words: &'t LineWords, words: &[(&[u8], u64)]) -> Stage2Text<'t, 'a> {
+        Stage2Text {
+            lines,
+            line_words,
+            lengths: words.iter().map(|&(w, _)| w.len() as u32).collect(),
+            ends: words.iter().map(|&(w, _)| (w[0], w[w.len() - 1])).collect(),
+            joins: WordJoins::of(words),
+        }
+    }
+
     /// Line `i` as runs, in order: `f(Some(word), bytes)` for a stage-1 word on its own, `f(None,
-    /// bytes)` for words an inherited token could join (so they encode together) or text that is
-    /// no stage-1 word.
-    fn for_each_run(&self, i: usize, mut f: impl FnMut(Option<u32>, &'a [u8])) {
+    /// bytes)` for words a token could join (`spans`: so they encode together) or text that is no
+    /// stage-1 word.
+    fn for_each_run(&self, i: usize, spans: &impl Fn(u8, u8) -> bool, mut f: impl FnMut(Option<u32>, &'a [u8])) {
         let line = self.lines[i].0;
         let (mut start, mut end, mut run_words) = (0usize, 0usize, 0usize);
         for &entry in self.line_words.line(i) {
             end += match entry & BYTES {
-                0 => self.words.lengths[entry as usize],
+                0 => self.lengths[entry as usize],
                 _ => entry & !BYTES,
             } as usize;
             run_words += 1;
-            if end < line.len() && self.merges.spans(line[end - 1], line[end]) {
-                continue; // an inherited token may join this entry with the next
+            if end < line.len() && spans(line[end - 1], line[end]) {
+                continue; // a token may join this entry with the next
             }
             let word = (run_words == 1 && entry & BYTES == 0).then_some(entry);
             f(word, &line[start..end]);
@@ -314,89 +371,56 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
         }
     }
 
-    /// Whether line `i` is its words' encodings put together: every entry a word, and no inherited
-    /// token could join two of them.
-    fn is_plain(&self, i: usize) -> bool {
+    /// Whether line `i` is its words put together: every entry a word, and no token could join two
+    /// of them (`spans`).
+    fn is_plain(&self, i: usize, spans: &impl Fn(u8, u8) -> bool) -> bool {
         let entries = self.line_words.line(i);
         entries.iter().all(|&e| e & BYTES == 0)
-            && entries.windows(2).all(|w| {
-                !self.merges.spans(self.words.ends[w[0] as usize].1, self.words.ends[w[1] as usize].0)
-            })
+            && entries.windows(2).all(|w| !spans(self.ends[w[0] as usize].1, self.ends[w[1] as usize].0))
     }
 
-    /// The lines as units (`Units`) with their counts: plain lines as they are, then the others.
-    fn units(&self) -> Units<'t> {
+    /// The lines laid out as units, joining words wherever the words' byte pairs (`WordJoins`) say a
+    /// token could: on the calling thread alone (it runs beside stage 1).
+    fn layout(&self) -> UnitLayout<'a> {
+        self.layout_for(|a, b| self.joins.spans(a, b))
+    }
+
+    /// The lines laid out as units where `spans` says a token could join two words: plain lines as
+    /// they are, then the others as runs, each distinct run of text numbered in line order.
+    fn layout_for(&self, spans: impl Fn(u8, u8) -> bool) -> UnitLayout<'a> {
         let n = self.lines.len();
-        let plain: Vec<bool> = (0..n).into_par_iter().map(|i| self.is_plain(i)).collect();
-        let mut units = Units {
-            lines: Vec::with_capacity(n),
-            outer: self.words.outer.clone(),
-            runs: Vec::new(),
-            words: self.words,
-            line_words: self.line_words,
-        };
+        let plain: Vec<bool> = (0..n).map(|i| self.is_plain(i, &spans)).collect();
+        let mut layout = UnitLayout { lines: Vec::with_capacity(n), texts: Vec::new() };
         for i in (0..n).filter(|&i| plain[i]) {
-            units.lines.push((UnitRun::Line(i), self.lines[i].1));
+            layout.lines.push((UnitRun::Line(i), self.lines[i].1));
         }
-        // The other lines as runs, in parallel; then each distinct run of text is numbered, in line
-        // order, and encoded, in parallel.
-        let own: Vec<usize> = (0..n).filter(|&i| !plain[i]).collect();
-        let split: Vec<Vec<std::result::Result<u32, &[u8]>>> = own
-            .par_iter()
-            .map(|&i| {
-                let mut runs = Vec::new();
-                self.for_each_run(i, |word, bytes| runs.push(word.ok_or(bytes)));
-                runs
-            })
-            .collect();
-        let first_run = self.words.encoded.len() as u32;
-        let (mut texts, mut run_ids): (Vec<&[u8]>, FxHashMap<&[u8], u32>) = Default::default();
-        for (&i, runs) in own.iter().zip(split) {
-            let entries = runs
-                .into_iter()
-                .map(|run| {
-                    run.unwrap_or_else(|bytes| {
-                        *run_ids.entry(bytes).or_insert_with(|| {
-                            texts.push(bytes);
-                            first_run + texts.len() as u32 - 1
-                        })
+        let first_run = self.lengths.len() as u32;
+        let mut run_ids: FxHashMap<&[u8], u32> = FxHashMap::default();
+        for i in (0..n).filter(|&i| !plain[i]) {
+            let mut entries = Vec::new();
+            self.for_each_run(i, &spans, |word, bytes| {
+                entries.push(word.unwrap_or_else(|| {
+                    *run_ids.entry(bytes).or_insert_with(|| {
+                        layout.texts.push(bytes);
+                        first_run + layout.texts.len() as u32 - 1
                     })
-                })
-                .collect();
-            units.lines.push((UnitRun::Own(entries), self.lines[i].1));
+                }))
+            });
+            layout.lines.push((UnitRun::Own(entries), self.lines[i].1));
         }
-        units.runs = texts.par_iter().map(|bytes| self.merges.encode(bytes)).collect();
-        units.outer.extend(units.runs.iter().map(|ids| (ids[0], ids[ids.len() - 1])));
-        units
-    }
-
-    /// The lines as units, with the exact count of every pair an index of up to `keep` pairs could
-    /// hold.
-    ///
-    /// Every pair is counted over the whole lines, as units (`units`): pairs inside a unit's
-    /// encoding from the unit counts, the pair across two units from the lines' junctions. The
-    /// counts go into a sketch first (`Units::sketch`); only pairs whose slot reaches half the
-    /// sketch's `keep`-th value are counted exactly (and fewer, again, where that is too few).
-    fn count(&self, min_count: u64, keep: usize) -> CountedUnits<'t> {
-        let units = self.units();
-        let (sketch, unit_counts) = units.sketch();
-        let mut threshold = {
-            let values: Vec<u64> = sketch.iter().map(|&v| v as u64).filter(|&v| v >= min_count).collect();
-            (index_floor(values, min_count, keep) / 2).max(min_count)
-        };
-        loop {
-            let pair_counts = units.count_pairs_above(&sketch, &unit_counts, threshold);
-            let counts: Vec<u64> = pair_counts.values().copied().filter(|&c| c >= min_count).collect();
-            if index_floor(counts, min_count, keep) >= threshold || threshold <= min_count {
-                return CountedUnits { units, pair_counts, min_count };
-            }
-            threshold = (threshold / 2).max(min_count);
-        }
+        layout
     }
 }
 
+/// Stage 2's lines as units before they are encoded: each line as stage-1 words (`Line`) or as its
+/// own units (words, and numbered runs of text, `texts`, which encode as one).
+struct UnitLayout<'a> {
+    lines: Vec<(UnitRun, u64)>,
+    texts: Vec<&'a [u8]>,
+}
+
 /// Stage 2's lines as units, with the exact count of every pair an index of up to some size could
-/// hold (`Stage2Text::count`).
+/// hold (`Units::count`).
 struct CountedUnits<'t> {
     units: Units<'t>,
     pair_counts: FxHashMap<u64, u64>,
@@ -446,6 +470,38 @@ struct Units<'t> {
     outer: Vec<(u32, u32)>,
     runs: Vec<Vec<u32>>,
     words: &'t Stage1Words,
+}
+
+impl<'t> Units<'t> {
+    /// The units of `layout`, its runs of text encoded with the inherited `merges`.
+    fn new(layout: UnitLayout, line_words: &'t LineWords, words: &'t Stage1Words, merges: &InheritedMerges) -> Units<'t> {
+        let runs: Vec<Vec<u32>> = layout.texts.par_iter().map(|bytes| merges.encode(bytes)).collect();
+        let mut outer = words.outer.clone();
+        outer.extend(runs.iter().map(|ids| (ids[0], ids[ids.len() - 1])));
+        Units { lines: layout.lines, line_words, outer, runs, words }
+    }
+
+    /// The units, with the exact count of every pair an index of up to `keep` pairs could hold.
+    ///
+    /// Every pair is counted over the whole lines, as units: pairs inside a unit's
+    /// encoding from the unit counts, the pair across two units from the lines' junctions. The
+    /// counts go into a sketch first (`Units::sketch`); only pairs whose slot reaches half the
+    /// sketch's `keep`-th value are counted exactly (and fewer, again, where that is too few).
+    fn count(self, min_count: u64, keep: usize) -> CountedUnits<'t> {
+        let (sketch, unit_counts) = self.sketch();
+        let mut threshold = {
+            let values: Vec<u64> = sketch.iter().map(|&v| v as u64).filter(|&v| v >= min_count).collect();
+            (index_floor(values, min_count, keep) / 2).max(min_count)
+        };
+        loop {
+            let pair_counts = self.count_pairs_above(&sketch, &unit_counts, threshold);
+            let counts: Vec<u64> = pair_counts.values().copied().filter(|&c| c >= min_count).collect();
+            if index_floor(counts, min_count, keep) >= threshold || threshold <= min_count {
+                return CountedUnits { units: self, pair_counts, min_count };
+            }
+            threshold = (threshold / 2).max(min_count);
+        }
+    }
 }
 
 impl Units<'_> {
@@ -758,6 +814,35 @@ mod tests {
         assert!(stage2_runs[2].iter().all(|&n| n == 1), "whole lines: one run");
         assert!(stage2_runs[5].contains(&2), "a small index stops, the usual one gives the result: {stage2_runs:?}");
         assert!(stage2_runs[6].contains(&3), "both cuts stop, the whole lines give the result: {stage2_runs:?}");
+    }
+
+    /// Laying the lines out by the words' byte pairs (before stage 1) joins words wherever an
+    /// inherited token could, and sometimes where none can: the units' pair counts are the same.
+    #[test]
+    fn layout_by_word_pairs_counts_what_the_tokens_layout_counts() {
+        let alphabet = ["a", "b", "ab", " ", "  ", "the", " the", ": ", "1", "23", "é", "\n", "\n ", ",", "x", "."];
+        let mut more_runs = false;
+        for seed in [3u64, 5, 9] {
+            let text = random_text(seed, 300, 60, &alphabet);
+            // Few stage-1 merges: many of the words' byte pairs are in no token.
+            let config = BpeTrainerConfig { vocab_size: 275, min_frequency: 2, ..Default::default() };
+            let trainer = SuperBpeTrainer::new(config.clone(), 275, "superbpe_stage1").unwrap();
+            let c2 = counts(&text, "superbpe_stage2");
+            let lines = usable_pieces(&c2);
+            let (words, line_words) = trainer.words_of_lines(&lines);
+            let (data1, encoded) = BpeTrainer::new(config).unwrap().train_pieces_encoded(&words, &mut |_| {}).unwrap();
+            let merges = InheritedMerges::of_model(&data1, 0).unwrap();
+            let text2 = Stage2Text::new(&lines, &line_words, &words);
+            assert!(text2.joins.cover(&merges), "seed {seed}");
+            let stage1_words = Stage1Words::new(encoded);
+            let by_words = Units::new(text2.layout(), &line_words, &stage1_words, &merges);
+            let exact = text2.layout_for(|a, b| merges.spans(a, b));
+            let by_tokens = Units::new(exact, &line_words, &stage1_words, &merges);
+            more_runs |= by_words.runs.len() > by_tokens.runs.len();
+            let all = 1 << 20;
+            assert_eq!(by_words.count(1, all).pair_counts, by_tokens.count(1, all).pair_counts, "seed {seed}");
+        }
+        assert!(more_runs, "some junction's bytes are a word's pair but no token's");
     }
 
     /// A line's entries spell the line: each word entry is the stage-1 word, in order.
