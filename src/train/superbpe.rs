@@ -149,15 +149,20 @@ impl SuperBpeTrainer {
             None => install(&pool, || self.words_of_lines(&lines)),
         };
         // Stage 2's lines are laid out as units on another thread while stage 1 trains (its merge loop
-        // leaves a core idle): where a token could join two words is known from the words' bytes.
+        // leaves a core idle; with one thread asked for, after it): where a token could join two words
+        // is known from the words' bytes.
         let text = Stage2Text::new(&lines, &line_words, &words);
-        let (stage1_result, layout) = std::thread::scope(|scope| {
-            let laying_out = scope.spawn(|| {
-                lowest_priority();
-                text.layout()
-            });
-            (stage1.train_pieces_encoded(&words, progress), laying_out.join().expect("laying out stage 2 panicked"))
-        });
+        let (stage1_result, layout) = if self.config.num_threads == 1 {
+            (stage1.train_pieces_encoded(&words, progress), text.layout())
+        } else {
+            std::thread::scope(|scope| {
+                let laying_out = scope.spawn(|| {
+                    lowest_priority();
+                    text.layout()
+                });
+                (stage1.train_pieces_encoded(&words, progress), laying_out.join().expect("laying out stage 2 panicked"))
+            })
+        };
         let (data1, encoded) = stage1_result?;
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
@@ -804,6 +809,9 @@ mod tests {
                         (None, Lines::Counts(&c2), cut_index_sizes), (None, Lines::Counts(&c2), whole),
                         (None, Lines::List(&listed), cut_index_sizes), (None, Lines::List(&listed), whole),
                         (None, Lines::List(&listed), retry), (None, Lines::List(&listed), stop)];
+            let one_thread = SuperBpeTrainer::new(BpeTrainerConfig { num_threads: 1, ..config.clone() }, t, "superbpe_stage1");
+            let fused = one_thread.unwrap().train(None, Lines::List(&listed), &mut |_| {}).unwrap();
+            assert_eq!(fused.data, expected, "seed {seed}, one thread: stage 2 laid out after stage 1");
             for (i, (words, lines, sizes)) in runs.into_iter().enumerate() {
                 let fused = trainer.train_with(words, lines, sizes, &mut |_| {}).unwrap();
                 assert_eq!(fused.data, expected, "seed {seed}, run {i}");
