@@ -1,0 +1,70 @@
+"""Compare two builds of ``tokensmith._core`` on SuperBPE in one process, their calls alternating.
+
+Both ``.so`` files are loaded side by side (each under its own module name, with its own thread pools);
+each round calls ``train_superbpe`` once with each build, in alternating order, on the same listed
+corpus. Steadier than separate processes for changes of a few percent: two copies of the same build read
+1.00–1.02. Prints the medians, their ratio, and the median of the per-round ratios.
+
+    python3 bench/ab_calls.py OLD.so NEW.so [--mb 42] [--vocab 32000] [--transition 28800] [--rounds 8]
+
+Keep a build with ``cp python/tokensmith/_core.abi3.so /tmp/old.so`` before rebuilding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_methods import corpus  # noqa: E402
+
+
+def load(path: str, name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}._core", path)
+    if not Path(path).is_file() or spec is None or spec.loader is None:
+        raise SystemExit(f"ab_calls: cannot load {path}; pass a built _core .so file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as e:
+        raise SystemExit(f"ab_calls: {path} is not a loadable tokensmith._core build ({e})") from None
+    return module
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--mb", type=float, default=42.0)
+    ap.add_argument("--vocab", type=int, default=32000)
+    ap.add_argument("--transition", type=int, default=None, help="default: 0.9 × vocab")
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    t = args.transition or int(0.9 * args.vocab)
+    builds = [load(args.old, "ab_old"), load(args.new, "ab_new")]
+    lines = corpus(args.mb)
+    listed = []
+    for core in builds:
+        pieces = core.PieceList()
+        pieces.add_texts(lines, "superbpe_stage2", "none", args.threads)
+        listed.append(pieces)
+    times: list[list[float]] = [[], []]
+    for r in range(args.rounds):
+        for k in (0, 1) if r % 2 == 0 else (1, 0):
+            start = time.perf_counter()
+            builds[k].train_superbpe(None, listed[k], args.vocab, t, "superbpe_stage1", num_threads=args.threads)
+            times[k].append(time.perf_counter() - start)
+    old, new = (statistics.median(ts) for ts in times)
+    paired = statistics.median(b / a for a, b in zip(*times))
+    print(f"{args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, new {new:.3f} s, "
+          f"new/old {new / old:.3f}, paired {paired:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
