@@ -69,6 +69,26 @@ impl LineWords {
     }
 }
 
+/// Each line as its stage-1 words, in the threads' shares of the lines: the first share numbered as
+/// the words are, each other share with its own numbers and their words' numbers (`joined` puts the
+/// shares together).
+struct LineShares {
+    first: LineWords,
+    rest: Vec<(Vec<u32>, LineWords)>,
+}
+
+impl LineShares {
+    /// The shares put together, in line order, renumbered (on the calling thread).
+    fn joined(self) -> LineWords {
+        let mut line_words = self.first;
+        for (renumber, mut share) in self.rest {
+            share.entries.iter_mut().filter(|e| **e & BYTES == 0).for_each(|e| *e = renumber[*e as usize]);
+            line_words.append(share);
+        }
+        line_words
+    }
+}
+
 /// Stage 2's lines: counted (each distinct line once), or listed in corpus order.
 #[derive(Clone, Copy)]
 pub enum Lines<'c> {
@@ -140,25 +160,30 @@ impl SuperBpeTrainer {
         })?;
         let lines = all_lines.usable();
         let pool = thread_pool(self.config.num_threads)?;
-        let (words, line_words) = match counts1 {
+        let (words, shares) = match counts1 {
             Some(counts1) => {
                 let words = usable_pieces(counts1);
                 let line_words = install(&pool, || self.line_words(&lines, &words));
-                (words, line_words)
+                (words, LineShares { first: line_words, rest: Vec::new() })
             }
             None => install(&pool, || self.words_of_lines(&lines)),
         };
-        // Stage 2's lines are laid out as units on another thread while stage 1 trains (its merge loop
-        // leaves a core idle; with one thread asked for, after it): where a token could join two words
-        // is known from the words' bytes.
-        let text = Stage2Text::new(&lines, &line_words, &words);
-        let (stage1_result, layout) = if self.config.num_threads == 1 {
-            (stage1.train_pieces_encoded(&words, progress), text.layout())
+        // The lines' words are put together and stage 2's lines laid out as units on another thread
+        // while stage 1 trains (its merge loop leaves a core idle; with one thread asked for, after
+        // it): where a token could join two words is known from the words' bytes.
+        let lay_out = || {
+            let line_words = shares.joined();
+            let text = Stage2Text::new(&lines, &line_words, &words);
+            let layout = text.layout();
+            (layout, text.joins, line_words)
+        };
+        let (stage1_result, (layout, joins, line_words)) = if self.config.num_threads == 1 {
+            (stage1.train_pieces_encoded(&words, progress), lay_out())
         } else {
             std::thread::scope(|scope| {
                 let laying_out = scope.spawn(|| {
                     lowest_priority();
-                    text.layout()
+                    lay_out()
                 });
                 (stage1.train_pieces_encoded(&words, progress), laying_out.join().expect("laying out stage 2 panicked"))
             })
@@ -183,7 +208,11 @@ impl SuperBpeTrainer {
         let stage1_words = Stage1Words::new(encoded);
         // The layout joins words wherever a token could; it holds if every inherited token's pairs are
         // among the words' (always: tokens lie inside words).
-        let layout = if text.joins.cover(&merges) { layout } else { text.layout_for(|a, b| merges.spans(a, b)) };
+        let layout = if joins.cover(&merges) {
+            layout
+        } else {
+            Stage2Text::new(&lines, &line_words, &words).layout_for(|a, b| merges.spans(a, b))
+        };
         let units = install(&pool, || Units::new(layout, &line_words, &stage1_words, &merges));
         let sizes = cut_sizes(self.config.vocab_size.saturating_sub(data1.vocab.len()));
         let (trained, mut stage2_runs) = self.train_cut(units, &data1, &sizes, &pool, progress)?;
@@ -221,7 +250,7 @@ impl SuperBpeTrainer {
     /// The stage-1 words of the lines (each distinct word once, with its count over the lines'
     /// counts) and each line as its words. Each thread counts its share of the lines; the shares'
     /// words are then numbered into one list.
-    fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, LineWords) {
+    fn words_of_lines<'a>(&self, lines: &[(&'a [u8], u64)]) -> (Vec<(&'a [u8], u64)>, LineShares) {
         let chunk = lines.len().div_ceil(rayon::current_num_threads()).max(1);
         let shares: Vec<(PieceNumbering<'a>, LineWords)> = lines
             .par_chunks(chunk)
@@ -232,13 +261,9 @@ impl SuperBpeTrainer {
             })
             .collect();
         let mut shares = shares.into_iter();
-        let (mut words, mut line_words) = shares.next().unwrap_or_default();
-        for (share_words, mut share_lines) in shares {
-            let renumber = words.absorb(share_words);
-            share_lines.entries.par_iter_mut().filter(|e| **e & BYTES == 0).for_each(|e| *e = renumber[*e as usize]);
-            line_words.append(share_lines);
-        }
-        (words.pieces, line_words)
+        let (mut words, first) = shares.next().unwrap_or_default();
+        let rest = shares.map(|(share_words, share_lines)| (words.absorb(share_words), share_lines)).collect();
+        (words.pieces, LineShares { first, rest })
     }
 
     /// Each line as its stage-1 pretokens, looked up among stage 1's `words`.
@@ -837,7 +862,8 @@ mod tests {
             let trainer = SuperBpeTrainer::new(config.clone(), 275, "superbpe_stage1").unwrap();
             let c2 = counts(&text, "superbpe_stage2");
             let lines = usable_pieces(&c2);
-            let (words, line_words) = trainer.words_of_lines(&lines);
+            let (words, shares) = trainer.words_of_lines(&lines);
+            let line_words = shares.joined();
             let (data1, encoded) = BpeTrainer::new(config).unwrap().train_pieces_encoded(&words, &mut |_| {}).unwrap();
             let merges = InheritedMerges::of_model(&data1, 0).unwrap();
             let text2 = Stage2Text::new(&lines, &line_words, &words);
@@ -887,6 +913,7 @@ mod tests {
         let lines = usable_pieces(&c2);
         let (words, line_words) = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap()
             .install(|| trainer.words_of_lines(&lines));
+        let line_words = line_words.joined();
         let derived: FxHashMap<&[u8], u64> = words.iter().copied().collect();
         assert_eq!(derived.len(), words.len());
         let direct = counts(&text, "superbpe_stage1");
