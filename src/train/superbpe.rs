@@ -168,26 +168,16 @@ impl SuperBpeTrainer {
             }
             None => install(&pool, || self.words_of_lines(&lines)),
         };
-        // The lines' words are put together and stage 2's lines laid out as units on another thread
-        // while stage 1 trains (its merge loop leaves a core idle; with one thread asked for, after
-        // it): where a token could join two words is known from the words' bytes.
+        // The lines' words are put together and stage 2's lines laid out as units beside stage 1: where
+        // a token could join two words is known from the words' bytes.
         let lay_out = || {
             let line_words = shares.joined();
             let text = Stage2Text::new(&lines, &line_words, &words);
             let layout = text.layout();
             (layout, text.joins, line_words)
         };
-        let (stage1_result, (layout, joins, line_words)) = if self.config.num_threads == 1 {
-            (stage1.train_pieces_encoded(&words, progress), lay_out())
-        } else {
-            std::thread::scope(|scope| {
-                let laying_out = scope.spawn(|| {
-                    lowest_priority();
-                    lay_out()
-                });
-                (stage1.train_pieces_encoded(&words, progress), laying_out.join().expect("laying out stage 2 panicked"))
-            })
-        };
+        let (stage1_result, (layout, joins, line_words)) =
+            self.beside(|| stage1.train_pieces_encoded(&words, progress), lay_out);
         let (data1, encoded) = stage1_result?;
         let stage1_merges = data1.merges.len();
         if self.transition >= self.config.vocab_size {
@@ -227,6 +217,21 @@ impl SuperBpeTrainer {
             }
         };
         Ok(SuperBpeModel { data, stage1_merges, stage2_runs })
+    }
+
+    /// `train` (stage 1) with `work` beside it, on a thread of lowest priority: stage 1's merge loop
+    /// leaves a core idle. With one thread asked for, `work` runs after `train`, on this thread.
+    fn beside<R, W: Send>(&self, train: impl FnOnce() -> R, work: impl FnOnce() -> W + Send) -> (R, W) {
+        if self.config.num_threads == 1 {
+            return (train(), work());
+        }
+        std::thread::scope(|scope| {
+            let working = scope.spawn(|| {
+                lowest_priority();
+                work()
+            });
+            (train(), working.join().expect("work beside stage 1 panicked"))
+        })
     }
 
     /// Stage 2 on the lines cut for each pair-index size in turn (`cut_index_sizes`) until one
