@@ -819,22 +819,46 @@ fn merge_chunk(words: &mut [(u32, i64, Vec<u32>)], pair: Pair, new_id: u32) -> M
 /// leftmost on a tie), which equals replaying them one by one when every merge makes a new token.
 pub(crate) struct InheritedMerges {
     table: MergeTable,
-    /// `inside[a << 8 | b]`: some inherited token holds byte `a` followed by byte `b`.
-    inside: Vec<bool>,
+    /// The byte pairs some inherited token holds.
+    inside: BytePairs,
     byte_id: [u32; 256],
+}
+
+/// Which bytes `a` are followed by `b` somewhere in a set of byte strings (a table of 2^16 flags).
+pub(crate) struct BytePairs(Vec<bool>);
+
+impl BytePairs {
+    /// The pairs of adjacent bytes in `strings`.
+    pub(crate) fn of<'s>(strings: impl Iterator<Item = &'s [u8]>) -> BytePairs {
+        let mut pairs = vec![false; 1 << 16];
+        for string in strings {
+            for w in string.windows(2) {
+                pairs[(w[0] as usize) << 8 | w[1] as usize] = true;
+            }
+        }
+        BytePairs(pairs)
+    }
+
+    /// Whether some string holds `left` followed by `right`.
+    #[inline]
+    pub(crate) fn contains(&self, left: u8, right: u8) -> bool {
+        self.0[(left as usize) << 8 | right as usize]
+    }
+
+    /// Whether every pair of `other` is one of these.
+    pub(crate) fn holds(&self, other: &BytePairs) -> bool {
+        self.0.iter().zip(&other.0).all(|(&mine, &theirs)| mine || !theirs)
+    }
 }
 
 impl InheritedMerges {
     /// `inherited[i]` is merge `i` as (pair, merged id); `vocab` holds every id's bytes.
     fn new(vocab: &[Vec<u8>], byte_id: [u32; 256], inherited: &[(Pair, u32)]) -> InheritedMerges {
         let mut table = MergeTable::new();
-        let mut inside = vec![false; 1 << 16];
         for (rank, &((a, b), new_id)) in inherited.iter().enumerate() {
             table.insert(a, b, rank as u32, new_id);
-            for w in vocab[new_id as usize].windows(2) {
-                inside[(w[0] as usize) << 8 | w[1] as usize] = true;
-            }
         }
+        let inside = BytePairs::of(inherited.iter().map(|&(_, new_id)| vocab[new_id as usize].as_slice()));
         InheritedMerges { table, inside, byte_id }
     }
 
@@ -858,7 +882,12 @@ impl InheritedMerges {
     /// join the two bytes, so the text on either side encodes on its own.
     #[inline]
     pub(crate) fn spans(&self, left: u8, right: u8) -> bool {
-        self.inside[(left as usize) << 8 | right as usize]
+        self.inside.contains(left, right)
+    }
+
+    /// The byte pairs some inherited token holds.
+    pub(crate) fn byte_pairs(&self) -> &BytePairs {
+        &self.inside
     }
 
     /// `bytes` encoded with the merges.

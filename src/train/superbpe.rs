@@ -20,14 +20,14 @@
 //!   78k lines of 1.2M tokens. The trainer starts from the pair counts the cut already made.
 //! - Stage 2's lines are laid out as units (where a token could join two words) on a thread of lowest
 //!   priority while stage 1 trains, whose merge loop leaves a core idle: that a token could join two
-//!   words is known from the words' byte pairs, before stage 1's tokens are (`WordJoins`).
+//!   words is known from the words' byte pairs, before stage 1's tokens are (`Stage2Text::joins`).
 
 use crate::count::{sum_maps, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
 use crate::train::bpe::{
-    drop_later, index_floor, index_size, install, pack, usable_pieces, BitSet, BpeModelData, BpeTrainer,
+    drop_later, index_floor, index_size, install, pack, usable_pieces, BitSet, BpeModelData, BpeTrainer, BytePairs,
     BpeTrainerConfig, CutWords, InheritedMerges, PairFilter, Progress,
 };
 use rayon::prelude::*;
@@ -198,7 +198,7 @@ impl SuperBpeTrainer {
         let stage1_words = Stage1Words::new(encoded);
         // The layout joins words wherever a token could; it holds if every inherited token's pairs are
         // among the words' (always: tokens lie inside words).
-        let layout = if joins.cover(&merges) {
+        let layout = if joins.holds(merges.byte_pairs()) {
             layout
         } else {
             Stage2Text::new(&lines, &line_words, &words).layout_for(|a, b| merges.spans(a, b))
@@ -337,41 +337,17 @@ impl Stage1Words {
     }
 }
 
-/// Byte pairs some stage-1 word holds, one right after the other. Every inherited token lies inside
-/// a word, so a token can only join two words where the junction's two bytes are such a pair: these
-/// pairs hold the inherited tokens' (`InheritedMerges::spans`) and are known before stage 1 trains.
-struct WordJoins(Vec<bool>);
-
-impl WordJoins {
-    fn of(words: &[(&[u8], u64)]) -> WordJoins {
-        let mut inside = vec![false; 1 << 16];
-        for &(word, _) in words {
-            for pair in word.windows(2) {
-                inside[(pair[0] as usize) << 8 | pair[1] as usize] = true;
-            }
-        }
-        WordJoins(inside)
-    }
-
-    #[inline]
-    fn spans(&self, left: u8, right: u8) -> bool {
-        self.0[(left as usize) << 8 | right as usize]
-    }
-
-    /// Whether every pair an inherited token holds is among these.
-    fn cover(&self, merges: &InheritedMerges) -> bool {
-        (0..1usize << 16).all(|k| self.0[k] || !merges.spans((k >> 8) as u8, k as u8))
-    }
-}
-
 /// Stage 2's lines as stage-1 words: each word's length in bytes and its first and last byte, and
-/// where a token could join two words.
+/// where a token could join two words (`joins`).
 struct Stage2Text<'t, 'a> {
     lines: &'t [(&'a [u8], u64)],
     line_words: &'t LineWords,
     lengths: Vec<u32>,
     ends: Vec<(u8, u8)>,
-    joins: WordJoins,
+    /// The byte pairs some stage-1 word holds. Every inherited token lies inside a word, so a token
+    /// can only join two words where the junction's two bytes are such a pair: these pairs hold the
+    /// inherited tokens' (`InheritedMerges::byte_pairs`) and are known before stage 1 trains.
+    joins: BytePairs,
 }
 
 impl<'t, 'a> Stage2Text<'t, 'a> {
@@ -381,7 +357,7 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
             line_words,
             lengths: words.iter().map(|&(w, _)| w.len() as u32).collect(),
             ends: words.iter().map(|&(w, _)| (w[0], w[w.len() - 1])).collect(),
-            joins: WordJoins::of(words),
+            joins: BytePairs::of(words.iter().map(|&(w, _)| w)),
         }
     }
 
@@ -414,10 +390,10 @@ impl<'t, 'a> Stage2Text<'t, 'a> {
             && entries.windows(2).all(|w| !spans(self.ends[w[0] as usize].1, self.ends[w[1] as usize].0))
     }
 
-    /// The lines laid out as units, joining words wherever the words' byte pairs (`WordJoins`) say a
+    /// The lines laid out as units, joining words wherever the words' byte pairs (`joins`) say a
     /// token could: on the calling thread alone (it runs beside stage 1).
     fn layout(&self) -> UnitLayout<'a> {
-        self.layout_for(|a, b| self.joins.spans(a, b))
+        self.layout_for(|a, b| self.joins.contains(a, b))
     }
 
     /// The lines laid out as units where `spans` says a token could join two words: plain lines as
@@ -872,7 +848,7 @@ mod tests {
             let (data1, encoded) = BpeTrainer::new(config).unwrap().train_pieces_encoded(&words, &mut |_| {}).unwrap();
             let merges = InheritedMerges::of_model(&data1, 0).unwrap();
             let text2 = Stage2Text::new(&lines, &line_words, &words);
-            assert!(text2.joins.cover(&merges), "seed {seed}");
+            assert!(text2.joins.holds(merges.byte_pairs()), "seed {seed}");
             let stage1_words = Stage1Words::new(encoded);
             let by_words = Units::new(text2.layout(), &line_words, &stage1_words, &merges);
             let exact = text2.layout_for(|a, b| merges.spans(a, b));
