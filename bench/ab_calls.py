@@ -1,11 +1,13 @@
-"""Compare two builds of ``tokensmith._core`` on SuperBPE in one process, their calls alternating.
+"""Compare two builds of ``tokensmith._core`` on SuperBPE (or plain BPE) in one process, their calls
+alternating.
 
 Both ``.so`` files are loaded side by side (each under its own module name, with its own thread pools);
-each round calls ``train_superbpe`` once with each build, in alternating order, on the same listed
-corpus. Steadier than separate processes for changes of a few percent: two copies of the same build read
+each round calls ``train_superbpe`` (``--method bpe``: ``train_bpe`` on the GPT-2 words) once with each
+build, in alternating order, on the same listed (counted) corpus. Steadier than separate processes for changes of a few percent: two copies of the same build read
 1.00–1.02. Prints the medians, their ratio, and the median of the per-round ratios.
 
     python3 bench/ab_calls.py OLD.so NEW.so [--mb 42] [--vocab 32000] [--transition 28800] [--rounds 8]
+                                              [--method superbpe|bpe]
 
 Keep a build with ``cp python/tokensmith/_core.abi3.so /tmp/old.so`` before rebuilding.
 """
@@ -44,24 +46,32 @@ def main() -> int:
     ap.add_argument("--transition", type=int, default=None, help="default: 0.9 × vocab")
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--method", choices=["superbpe", "bpe"], default="superbpe")
     args = ap.parse_args()
     t = args.transition or int(0.9 * args.vocab)
     builds = [load(args.old, "ab_old"), load(args.new, "ab_new")]
     lines = corpus(args.mb)
     listed = []
     for core in builds:
-        pieces = core.PieceList()
-        pieces.add_texts(lines, "superbpe_stage2", "none", args.threads)
+        if args.method == "bpe":
+            pieces = core.WordCounts()
+            pieces.add_texts(lines, "gpt2", "none", args.threads)
+        else:
+            pieces = core.PieceList()
+            pieces.add_texts(lines, "superbpe_stage2", "none", args.threads)
         listed.append(pieces)
     times: list[list[float]] = [[], []]
     for r in range(args.rounds):
         for k in (0, 1) if r % 2 == 0 else (1, 0):
             start = time.perf_counter()
-            builds[k].train_superbpe(None, listed[k], args.vocab, t, "superbpe_stage1", num_threads=args.threads)
+            if args.method == "bpe":
+                builds[k].train_bpe(listed[k], args.vocab, num_threads=args.threads)
+            else:
+                builds[k].train_superbpe(None, listed[k], args.vocab, t, "superbpe_stage1", num_threads=args.threads)
             times[k].append(time.perf_counter() - start)
     old, new = (statistics.median(ts) for ts in times)
     paired = statistics.median(b / a for a, b in zip(*times))
-    print(f"{args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, new {new:.3f} s, "
+    print(f"{args.method}, {args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, new {new:.3f} s, "
           f"new/old {new / old:.3f}, paired {paired:.3f}")
     return 0
 

@@ -27,6 +27,7 @@ use crate::count::{short_key, WordCounts};
 use crate::error::{CoreError, Result};
 use crate::model::bpe::thread_pool;
 use crate::model::bpe_merge::{merge_units, MergeTable};
+use crate::train::words::{merge_in_place, Words};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BinaryHeap;
@@ -126,7 +127,7 @@ impl PartialOrd for Entry {
 /// Training state: words as id sequences, pair counts and the pair → words index.
 #[derive(Clone)]
 struct State {
-    words: Vec<Vec<u32>>,
+    words: Words,
     counts: Vec<u64>,
     pair_counts: FxHashMap<Pair, i64>,
     where_: FxHashMap<Pair, Vec<u32>>,
@@ -201,7 +202,7 @@ impl BpeTrainer {
     /// Train on distinct, non-empty pieces with positive counts; also return each piece's final
     /// encoding (`words[i]` encodes `pieces[i]` with every merge; SuperBPE's stage 2 starts from them).
     pub(crate) fn train_pieces_encoded(&self, pieces: &[(&[u8], u64)], progress: &mut dyn FnMut(Progress))
-        -> Result<(BpeModelData, Vec<Vec<u32>>)> {
+        -> Result<(BpeModelData, Words)> {
         let mut state = self.run(progress, |state, inherited, min_count, keep| {
             state.start_words(pieces, inherited, min_count, keep)
         })?;
@@ -215,7 +216,7 @@ impl BpeTrainer {
     fn train_encoded(&self, words: Vec<Vec<u32>>, counts: Vec<u64>, progress: &mut dyn FnMut(Progress))
         -> Result<BpeModelData> {
         let state = self.run(progress, |state, _, min_count, keep| {
-            state.words = words;
+            state.words = words.iter().map(Vec::as_slice).collect();
             state.counts = counts;
             state.count_pairs(min_count, keep);
         })?;
@@ -271,7 +272,7 @@ impl BpeTrainer {
         // Specials are never merged; keep them out of the lookup so a merge spelling one gets its own id.
         ids.extend(vocab.iter().enumerate().skip(self.config.special_tokens.len()).map(|(id, t)| (t.clone(), id as u32)));
         State {
-            words: Vec::new(),
+            words: Words::default(),
             counts: Vec::new(),
             pair_counts: FxHashMap::default(),
             where_: FxHashMap::default(),
@@ -405,7 +406,7 @@ impl BpeTrainer {
 /// their counts, the count below which the pair across every cut lies, and the exact count of
 /// every pair counted at least that many times (as `pack`ed pairs).
 pub(crate) struct CutWords {
-    pub(crate) words: Vec<Vec<u32>>,
+    pub(crate) words: Words,
     pub(crate) counts: Vec<u64>,
     pub(crate) floor: u64,
     pub(crate) index: Vec<(u64, u64)>,
@@ -512,7 +513,9 @@ impl State {
         let all_new = inherited.iter().enumerate().all(|(i, &(_, id))| id as usize == first_new + i);
         if inherited.is_empty() || !all_new {
             let byte_id = self.byte_ids();
-            self.words = pieces.par_iter().map(|(p, _)| p.iter().map(|&b| byte_id[b as usize]).collect()).collect();
+            self.words = Words::build(pieces, |(piece, _), words| {
+                words.push_joined(piece.iter().map(|&b| std::slice::from_ref(&byte_id[b as usize])))
+            });
             if inherited.is_empty() {
                 self.count_pairs(min_count, keep);
             } else {
@@ -543,33 +546,23 @@ impl State {
         install(&pool, || f(self))
     }
 
-    /// Merge `pair` into `new_id` in the words at `indices`; the changes, weighted by word counts.
-    /// With `parallel` (a frequent pair: many words) they are merged on all threads: taken out,
-    /// merged in one chunk per thread, put back, and the chunks' changes added up.
+    /// Merge `pair` into `new_id` in the words at `indices` (ascending, no repeats); the changes,
+    /// weighted by word counts. With `parallel` (a frequent pair: many words) they are merged on all
+    /// threads, and the threads' changes added up.
     fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool) -> MergeChanges {
-        // Each word's count is read, and its first id, while it is taken out: these loads do not depend
-        // on each other, so their cache misses overlap here instead of stalling the merge loop.
-        let mut touched = 0u32;
-        let mut taken: Vec<(u32, i64, Vec<u32>)> = indices
-            .iter()
-            .map(|&i| {
-                let word = std::mem::take(&mut self.words[i as usize]);
-                touched ^= word.first().copied().unwrap_or(0);
-                (i, self.counts[i as usize] as i64, word)
-            })
-            .collect();
-        std::hint::black_box(touched);
-        let parts: Vec<MergeChanges> = if !parallel {
-            vec![merge_chunk(&mut taken, pair, new_id)]
-        } else {
-            install(&self.pool, || {
-                let chunk = taken.len().div_ceil(rayon::current_num_threads()).max(1);
-                taken.par_chunks_mut(chunk).map(|part| merge_chunk(part, pair, new_id)).collect()
-            })
+        let counts = &self.counts;
+        let record = |(delta, new_pairs): &mut MergeChanges, p: Pair, sign: i64, word: u32| {
+            *delta.entry(p).or_insert(0) += sign * counts[word as usize] as i64;
+            if sign > 0 {
+                new_pairs.push((p, word));
+            }
         };
-        for (i, _, word) in taken {
-            self.words[i as usize] = word;
-        }
+        let words = &mut self.words;
+        let parts = if parallel {
+            install(&self.pool, || words.merge(indices, pair, new_id, rayon::current_num_threads(), Default::default, record))
+        } else {
+            words.merge(indices, pair, new_id, 1, Default::default, record)
+        };
         let mut parts = parts.into_iter();
         let (mut delta, mut new_pairs) = parts.next().unwrap_or_default();
         for (more_delta, more_pairs) in parts {
@@ -611,7 +604,7 @@ impl State {
         let mut offsets = Vec::with_capacity(self.words.len() + 1);
         let mut total = 0usize;
         offsets.push(0);
-        for word in &self.words {
+        for word in self.words.iter() {
             total += word.len().saturating_sub(1);
             offsets.push(total);
         }
@@ -627,7 +620,7 @@ impl State {
         }
         slices.into_par_iter().for_each(|(start, end, slots)| {
             let mut at = 0;
-            for (i, word) in self.words[start..end].iter().enumerate() {
+            for (i, word) in self.words.range(start..end).enumerate() {
                 for w in word.windows(2) {
                     slots[at] = make(w[0], w[1], (start + i) as u32);
                     at += 1;
@@ -645,17 +638,16 @@ impl State {
         // Each share of the words lists its (pair number, word) occurrences in word order, in parallel;
         // the shares are then put in the pairs' lists in order.
         let chunk = self.words.len().div_ceil(4 * rayon::current_num_threads()).max(1);
-        let shares: Vec<Vec<(u32, u32)>> = self
-            .words
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(c, words)| {
+        let shares: Vec<Vec<(u32, u32)>> = (0..self.words.len())
+            .into_par_iter()
+            .step_by(chunk)
+            .map(|first| {
                 let mut found = Vec::new();
-                for (i, word) in words.iter().enumerate() {
-                    for w in word.windows(2) {
+                for i in first..(first + chunk).min(self.words.len()) {
+                    for w in self.words.get(i).windows(2) {
                         let pair = pack(w[0], w[1]);
                         if let Some(&k) = filter.passes(pair).then(|| number.get(&pair)).flatten() {
-                            found.push((k, (c * chunk + i) as u32));
+                            found.push((k, i as u32));
                         }
                     }
                 }
@@ -695,12 +687,10 @@ impl State {
     /// Recount and re-index every pair holding `id` (after a merge re-created the existing token
     /// `id`, pairs left out of the index as too rare may have gained occurrences). Returns them.
     fn reindex_token(&mut self, id: u32) -> Vec<Pair> {
-        let occurrences: Vec<(u64, u32)> = self
-            .words
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, word)| {
-                word.windows(2)
+        let occurrences: Vec<(u64, u32)> = (0..self.words.len())
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                self.words.get(i).windows(2)
                     .filter(move |w| w[0] == id || w[1] == id)
                     .map(move |w| (pack(w[0], w[1]), i as u32))
             })
@@ -799,22 +789,6 @@ type MergeChanges = (FxHashMap<Pair, i64>, Vec<(Pair, u32)>);
 /// Merges touching at least this many words run on all threads.
 const PARALLEL_MIN_WORDS: usize = 4096;
 
-/// Merge `pair` into `new_id` in each (index, count, word); the changes, weighted by the counts.
-fn merge_chunk(words: &mut [(u32, i64, Vec<u32>)], pair: Pair, new_id: u32) -> MergeChanges {
-    let mut delta: FxHashMap<Pair, i64> = FxHashMap::default();
-    let mut new_pairs: Vec<(Pair, u32)> = Vec::new();
-    for (index, count, word) in words.iter_mut() {
-        let (index, count) = (*index, *count);
-        merge_word(word, pair.0, pair.1, new_id, &mut |p, sign| {
-            *delta.entry(p).or_insert(0) += sign * count;
-            if sign > 0 {
-                new_pairs.push((p, index));
-            }
-        });
-    }
-    (delta, new_pairs)
-}
-
 /// Inherited merges as an encoder: byte strings encoded with the merges as ranks (lowest first,
 /// leftmost on a tie), which equals replaying them one by one when every merge makes a new token.
 pub(crate) struct InheritedMerges {
@@ -903,7 +877,7 @@ impl InheritedMerges {
 /// A piece is cut where its two adjacent bytes never occur next to each other inside an inherited
 /// token: no merge can cross such a cut (it would make a token holding those two bytes), so the
 /// parts encode independently, and each distinct part is encoded once per thread.
-fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Vec<Vec<u32>> {
+fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Words {
     // Per thread: each distinct part's ids live in one arena, found by (start, len).
     let encode_chunk = |chunk: &[(&'a [u8], u64)]| {
         // Short parts (most) are keyed by their bytes packed in a u128: no look-up reads the
@@ -912,6 +886,7 @@ fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Ve
         let mut long: FxHashMap<&'a [u8], (u32, u32)> = FxHashMap::default();
         let mut arena: Vec<u32> = Vec::new();
         let mut line: Vec<u32> = Vec::new();
+        let mut words = Words::default();
         let mut encode_part = |part: &'a [u8], line: &mut Vec<u32>| {
             let add = |arena: &mut Vec<u32>| {
                 let ids = merges.encode(part);
@@ -925,25 +900,25 @@ fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Ve
             };
             line.extend_from_slice(&arena[start as usize..(start + len) as usize]);
         };
-        chunk
-            .iter()
-            .map(|&(piece, _)| {
-                line.clear();
-                let mut start = 0;
-                for end in 1..=piece.len() {
-                    if end == piece.len() || !merges.spans(piece[end - 1], piece[end]) {
-                        encode_part(&piece[start..end], &mut line);
-                        start = end;
-                    }
+        for &(piece, _) in chunk {
+            line.clear();
+            let mut start = 0;
+            for end in 1..=piece.len() {
+                if end == piece.len() || !merges.spans(piece[end - 1], piece[end]) {
+                    encode_part(&piece[start..end], &mut line);
+                    start = end;
                 }
-                line.clone()
-            })
-            .collect::<Vec<Vec<u32>>>()
+            }
+            words.push(&line);
+        }
+        words
     };
     // One cache per thread's chunk (rayon's map_init would start a cache per split).
     let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
-    let parts: Vec<Vec<Vec<u32>>> = pieces.par_chunks(chunk).map(encode_chunk).collect();
-    parts.into_iter().flatten().collect()
+    let parts: Vec<Words> = pieces.par_chunks(chunk).map(encode_chunk).collect();
+    let mut words = Words::default();
+    parts.into_iter().for_each(|part| words.append(part));
+    words
 }
 
 /// The pieces of a count table that training uses: non-empty, with a positive count.
@@ -1014,35 +989,10 @@ fn unpack(key: u64) -> Pair {
     ((key >> 32) as u32, key as u32)
 }
 
-/// Merge every non-overlapping `(a, b)` in `word` (left to right) into `new_id`, in place.
-/// `change(pair, ±1)` reports each pair occurrence removed (-1) or created (+1).
-/// Example: `a b a b` with `(a,b)→X`: removes (a,b)×2 and (b,a), creates (X,X).
+/// `merge_in_place` on a vector, which it shortens.
 pub(crate) fn merge_word(word: &mut Vec<u32>, a: u32, b: u32, new_id: u32, change: &mut impl FnMut(Pair, i64)) {
-    let n = word.len();
-    let Some(first) = word.windows(2).position(|w| w[0] == a && w[1] == b) else { return };
-    let (mut read, mut write) = (first, first);
-    while read < n {
-        if read + 1 < n && word[read] == a && word[read + 1] == b {
-            if write > 0 {
-                let prev = word[write - 1];
-                change((prev, a), -1);
-                change((prev, new_id), 1);
-            }
-            change((a, b), -1);
-            if read + 2 < n {
-                let next = word[read + 2];
-                change((b, next), -1);
-                change((new_id, next), 1);
-            }
-            word[write] = new_id;
-            read += 2;
-        } else {
-            word[write] = word[read];
-            read += 1;
-        }
-        write += 1;
-    }
-    word.truncate(write);
+    let merged = merge_in_place(word, a, b, new_id, change);
+    word.truncate(merged);
 }
 
 /// `n` pseudo-random lines (xorshift from `seed`) of 1 to `max_len` items drawn from `alphabet`.
@@ -1332,7 +1282,7 @@ mod tests {
                 *pairs.entry(pack(w[0], w[1])).or_insert(0) += count;
             }
         }
-        CutWords { index: pairs.into_iter().filter(|&(_, c)| c >= floor).collect(), words, counts, floor }
+        CutWords { index: pairs.into_iter().filter(|&(_, c)| c >= floor).collect(), words: words.iter().map(Vec::as_slice).collect(), counts, floor }
     }
 
     #[test]

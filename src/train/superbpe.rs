@@ -30,6 +30,7 @@ use crate::train::bpe::{
     drop_later, index_floor, index_size, install, pack, usable_pieces, BitSet, BpeModelData, BpeTrainer, BytePairs,
     BpeTrainerConfig, CutWords, InheritedMerges, PairFilter, Progress,
 };
+use crate::train::words::Words;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -326,13 +327,13 @@ fn lowest_priority() {
 
 /// What stage 1 leaves for stage 2: each word's final encoding.
 struct Stage1Words {
-    encoded: Vec<Vec<u32>>,
+    encoded: Words,
     /// The first and the last token of each word's encoding.
     outer: Vec<(u32, u32)>,
 }
 
 impl Stage1Words {
-    fn new(encoded: Vec<Vec<u32>>) -> Stage1Words {
+    fn new(encoded: Words) -> Stage1Words {
         Stage1Words { outer: encoded.iter().map(|e| (e[0], e[e.len() - 1])).collect(), encoded }
     }
 }
@@ -479,14 +480,14 @@ struct Units<'t> {
     line_words: &'t LineWords,
     /// The first and last token of every unit.
     outer: Vec<(u32, u32)>,
-    runs: Vec<Vec<u32>>,
+    runs: Words,
     words: &'t Stage1Words,
 }
 
 impl<'t> Units<'t> {
     /// The units of `layout`, its runs of text encoded with the inherited `merges`.
     fn new(layout: UnitLayout, line_words: &'t LineWords, words: &'t Stage1Words, merges: &InheritedMerges) -> Units<'t> {
-        let runs: Vec<Vec<u32>> = layout.texts.par_iter().map(|bytes| merges.encode(bytes)).collect();
+        let runs = Words::build(&layout.texts, |bytes, runs| runs.push(&merges.encode(bytes)));
         let mut outer = words.outer.clone();
         outer.extend(runs.iter().map(|ids| (ids[0], ids[ids.len() - 1])));
         Units { lines: layout.lines, line_words, outer, runs, words }
@@ -531,8 +532,8 @@ impl Units<'_> {
     fn encoded(&self, unit: u32) -> &[u32] {
         let words = self.words.encoded.len();
         match (unit as usize).checked_sub(words) {
-            None => &self.words.encoded[unit as usize],
-            Some(run) => &self.runs[run],
+            None => self.words.encoded.get(unit as usize),
+            Some(run) => self.runs.get(run),
         }
     }
 
@@ -616,18 +617,9 @@ impl Units<'_> {
         }
     }
 
-    /// The encoding of a run of units.
-    fn spell(&self, run: impl Iterator<Item = u32> + Clone) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(run.clone().map(|unit| self.encoded(unit).len()).sum());
-        for unit in run {
-            ids.extend_from_slice(self.encoded(unit));
-        }
-        ids
-    }
-
     /// The lines cut at every junction whose pair is not `live`: each distinct part once, with its
     /// count (one-unit parts of one token have no pair and are left out).
-    fn parts(&self, live: &LivePairs) -> (Vec<Vec<u32>>, Vec<u64>) {
+    fn parts(&self, live: &LivePairs) -> (Words, Vec<u64>) {
         let n_units = self.outer.len();
         let packable = n_units < (1 << UNIT_BITS) - 1;
         let shares: Vec<Parts> = self
@@ -670,10 +662,9 @@ impl Units<'_> {
             .zip(single)
             .filter(|&(unit, count)| count > 0 && self.encoded(unit).len() > 1)
             .collect();
-        let mut words = Vec::with_capacity(single.len() + short.len() + long.len());
-        words.par_extend(single.par_iter().map(|&(unit, _)| self.encoded(unit).to_vec()));
-        words.par_extend(short.par_iter().map(|&(key, _)| self.spell(unpack_units(key))));
-        words.par_extend(long.par_iter().map(|&(run, _)| self.spell(run.iter().copied())));
+        let mut words = Words::build(&single, |&(unit, _), words| words.push(self.encoded(unit)));
+        words.append(Words::build(&short, |&(key, _), words| words.push_joined(unpack_units(key).map(|u| self.encoded(u)))));
+        words.append(Words::build(&long, |&(run, _), words| words.push_joined(run.iter().map(|&u| self.encoded(u)))));
         let counts = single.iter().map(|p| p.1).chain(short.iter().map(|p| p.1)).chain(long.iter().map(|p| p.1)).collect();
         (words, counts)
     }
