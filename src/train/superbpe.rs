@@ -480,6 +480,9 @@ struct Units<'t> {
     line_words: &'t LineWords,
     /// The first and last token of every unit.
     outer: Vec<(u32, u32)>,
+    /// The units of more than one token: only these hold pairs, and only these make one-unit parts.
+    /// (Most words' occurrences are of one token; a bit each keeps their counts from being added up.)
+    split: BitSet,
     runs: Words,
     words: &'t Stage1Words,
 }
@@ -490,7 +493,9 @@ impl<'t> Units<'t> {
         let runs = Words::build(&layout.texts, |bytes, runs| runs.push(&merges.encode(bytes)));
         let mut outer = words.outer.clone();
         outer.extend(runs.iter().map(|ids| (ids[0], ids[ids.len() - 1])));
-        Units { lines: layout.lines, line_words, outer, runs, words }
+        let lengths = words.encoded.iter().chain(runs.iter()).map(<[u32]>::len);
+        let split = BitSet::new(outer.len(), lengths.enumerate().filter(|&(_, n)| n > 1).map(|(unit, _)| unit));
+        Units { lines: layout.lines, line_words, outer, split, runs, words }
     }
 
     /// The units, with the exact count of every pair an index of up to `keep` pairs could hold.
@@ -543,7 +548,8 @@ impl Units<'_> {
         pack(self.outer[a as usize].1, self.outer[b as usize].0)
     }
 
-    /// Every pair's count, or more (pairs share slots): the sketch, with each unit's count.
+    /// Every pair's count, or more (pairs share slots): the sketch, with each unit's count (0 for
+    /// units of one token).
     fn sketch(&self) -> (Vec<u32>, Vec<u64>) {
         let n_units = self.outer.len();
         let shares: Vec<(Vec<u32>, Vec<u64>)> = self
@@ -553,7 +559,7 @@ impl Units<'_> {
                 let mut unit_counts = vec![0u64; n_units];
                 for (line, count) in share {
                     let entries = self.entries(line);
-                    for &unit in entries {
+                    for &unit in entries.iter().filter(|&&unit| self.split.contains(unit as usize)) {
                         unit_counts[unit as usize] += count;
                     }
                     let c = (*count).min(u32::MAX as u64) as u32;
@@ -636,7 +642,9 @@ impl Units<'_> {
                         } {
                             continue;
                         }
-                        parts.add(&entries[start..end], *count, packable);
+                        if end - start > 1 || self.split.contains(entries[start] as usize) {
+                            parts.add(&entries[start..end], *count, packable);
+                        }
                         start = end;
                     }
                 }
