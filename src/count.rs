@@ -296,36 +296,24 @@ fn hot_slot(key: u128) -> usize {
 /// Pieces in corpus order, back to back, not counted: SuperBPE's stage-2 pieces (lines cut at digit
 /// groups) are nearly all distinct (79.4k pieces, 77.6k distinct at 5 MB), so a count table would
 /// only cost hashing every line. Iterating gives each piece once per occurrence.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The pieces are kept in the blocks the threads cut them into (a few per batch of texts), never
+/// copied into one buffer: at 42 MB that copy, and the growing buffer's fresh pages, cost more than
+/// the cutting.
+#[derive(Debug, Clone, Default)]
 pub struct PieceList {
+    blocks: Vec<PieceBlock>,
+    len: usize,
+}
+
+/// Pieces back to back: piece `i` ends at `ends[i]`.
+#[derive(Debug, Clone, Default)]
+struct PieceBlock {
     bytes: Vec<u8>,
     ends: Vec<usize>,
 }
 
-impl PieceList {
-    /// The non-empty pieces of `texts` (normalized, then pretokenized) appended, in order, cut on
-    /// `num_threads` workers (0: one per core).
-    pub fn add_texts<S: AsRef<str> + Sync>(&mut self, texts: &[S], pretokenizer: &Pretokenizer,
-                                           normalizer: &Normalizer, num_threads: usize) -> Result<()> {
-        let cut = |texts: &[S]| {
-            let mut list = PieceList::default();
-            for text in texts {
-                pretokenizer.for_each_piece(&normalizer.normalize(text.as_ref()), |piece| list.push(piece.as_bytes()));
-            }
-            list
-        };
-        let parts: Vec<PieceList> = with_threads(num_threads, || {
-            let chunk = texts.len().div_ceil(4 * rayon::current_num_threads()).max(1);
-            texts.par_chunks(chunk).map(cut).collect()
-        })?;
-        for part in parts {
-            let shift = self.bytes.len();
-            self.ends.extend(part.ends.into_iter().map(|end| end + shift));
-            self.bytes.extend(part.bytes);
-        }
-        Ok(())
-    }
-
+impl PieceBlock {
     fn push(&mut self, piece: &[u8]) {
         if !piece.is_empty() {
             self.bytes.extend_from_slice(piece);
@@ -333,19 +321,56 @@ impl PieceList {
         }
     }
 
+    fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| &self.bytes[start..end])
+    }
+}
+
+impl PartialEq for PieceList {
+    /// The same pieces in the same order (however they are cut into blocks).
+    fn eq(&self, other: &PieceList) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for PieceList {}
+
+impl PieceList {
+    /// The non-empty pieces of `texts` (normalized, then pretokenized) appended, in order, cut on
+    /// `num_threads` workers (0: one per core).
+    pub fn add_texts<S: AsRef<str> + Sync>(&mut self, texts: &[S], pretokenizer: &Pretokenizer,
+                                           normalizer: &Normalizer, num_threads: usize) -> Result<()> {
+        let cut = |texts: &[S]| {
+            let mut block = PieceBlock::default();
+            for text in texts {
+                pretokenizer.for_each_piece(&normalizer.normalize(text.as_ref()), |piece| block.push(piece.as_bytes()));
+            }
+            block
+        };
+        let blocks: Vec<PieceBlock> = with_threads(num_threads, || {
+            let chunk = texts.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+            texts.par_chunks(chunk).map(cut).collect()
+        })?;
+        for block in blocks.into_iter().filter(|block| !block.ends.is_empty()) {
+            self.len += block.ends.len();
+            self.blocks.push(block);
+        }
+        Ok(())
+    }
+
     /// Number of pieces.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
 
     /// Each piece, in order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(&self.ends).map(|(start, &end)| &self.bytes[start..end])
+        self.blocks.iter().flat_map(PieceBlock::iter)
     }
 
     /// The pieces counted.
@@ -779,5 +804,30 @@ mod tests {
         let wc = count(&["b a b c c"], "whitespace", 1);
         let top = wc.most_common(2);
         assert_eq!(top, vec![(&b" c"[..], 2), (&b" a"[..], 1)]);
+    }
+
+    /// However many threads cut the texts (and so however many blocks hold the pieces), and over
+    /// several calls, the list is the texts' pieces in order.
+    #[test]
+    fn piece_list_is_the_pieces_in_order() {
+        let texts: Vec<String> = (0..500).map(|i| format!("line {i}: {} 12345 end", "ab ".repeat(i % 7))).collect();
+        let pretokenizer = Pretokenizer::new("superbpe_stage2").unwrap();
+        let normalizer = Normalizer::new("none").unwrap();
+        let expected: Vec<Vec<u8>> = texts
+            .iter()
+            .flat_map(|t| pretokenizer.split(t).into_iter().map(|(s, e)| t.as_bytes()[s..e].to_vec()))
+            .collect();
+        let mut lists = Vec::new();
+        for threads in [1, 3] {
+            let mut list = PieceList::default();
+            list.add_texts(&texts[..200], &pretokenizer, &normalizer, threads).unwrap();
+            list.add_texts(&texts[200..], &pretokenizer, &normalizer, threads).unwrap();
+            assert_eq!(list.len(), expected.len());
+            assert_eq!(list.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), expected);
+            lists.push(list);
+        }
+        assert!(lists[1].blocks.len() > lists[0].blocks.len());
+        assert_eq!(lists[0], lists[1]);
+        assert_eq!(lists[0].to_counts().get(b" end"), 500);
     }
 }
