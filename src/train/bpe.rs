@@ -915,10 +915,7 @@ fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Wo
     };
     // One cache per thread's chunk (rayon's map_init would start a cache per split).
     let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
-    let parts: Vec<Words> = pieces.par_chunks(chunk).map(encode_chunk).collect();
-    let mut words = Words::default();
-    parts.into_iter().for_each(|part| words.append(part));
-    words
+    Words::concat(pieces.par_chunks(chunk).map(encode_chunk).collect())
 }
 
 /// The pieces of a count table that training uses: non-empty, with a positive count.

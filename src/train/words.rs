@@ -40,13 +40,6 @@ impl<'w> FromIterator<&'w [u32]> for Words {
 }
 
 impl Words {
-    /// Room for `words` words of `ids` ids in all.
-    pub(crate) fn with_capacity(words: usize, ids: usize) -> Words {
-        let mut starts = Vec::with_capacity(words + 1);
-        starts.push(0);
-        Words { slots: Vec::with_capacity(words + ids), starts }
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.starts.len() - 1
     }
@@ -103,8 +96,14 @@ impl Words {
                 words
             })
             .collect();
-        let mut words = Words::with_capacity(0, 0);
-        shares.into_iter().for_each(|share| words.append(share));
+        Words::concat(shares)
+    }
+
+    /// `parts` put together in order (the first part's buffer grows to hold the rest).
+    pub(crate) fn concat(parts: Vec<Words>) -> Words {
+        let mut parts = parts.into_iter();
+        let mut words = parts.next().unwrap_or_default();
+        parts.for_each(|part| words.append(part));
         words
     }
 
