@@ -7,7 +7,7 @@ build, in alternating order, on the same listed (counted) corpus. Steadier than 
 1.00–1.02. Prints the medians, their ratio, and the median of the per-round ratios.
 
     python3 bench/ab_calls.py OLD.so NEW.so [--mb 42] [--vocab 32000] [--transition 28800] [--rounds 8]
-                                              [--method superbpe|bpe]
+                                              [--method superbpe|bpe] [--with-counting]
 
 Keep a build with ``cp python/tokensmith/_core.abi3.so /tmp/old.so`` before rebuilding.
 """
@@ -47,31 +47,37 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--method", choices=["superbpe", "bpe"], default="superbpe")
+    ap.add_argument("--with-counting", action="store_true",
+                    help="time the listing (counting, for bpe) of the corpus too, as training from text does")
     args = ap.parse_args()
     t = args.transition or int(0.9 * args.vocab)
     builds = [load(args.old, "ab_old"), load(args.new, "ab_new")]
     lines = corpus(args.mb)
-    listed = []
-    for core in builds:
+    def listing(core):
         if args.method == "bpe":
             pieces = core.WordCounts()
             pieces.add_texts(lines, "gpt2", "none", args.threads)
         else:
             pieces = core.PieceList()
             pieces.add_texts(lines, "superbpe_stage2", "none", args.threads)
-        listed.append(pieces)
+        return pieces
+
+    def train(core, pieces):
+        if args.method == "bpe":
+            core.train_bpe(pieces, args.vocab, num_threads=args.threads)
+        else:
+            core.train_superbpe(None, pieces, args.vocab, t, "superbpe_stage1", num_threads=args.threads)
+
+    listed = [listing(core) for core in builds]
     times: list[list[float]] = [[], []]
     for r in range(args.rounds):
         for k in (0, 1) if r % 2 == 0 else (1, 0):
             start = time.perf_counter()
-            if args.method == "bpe":
-                builds[k].train_bpe(listed[k], args.vocab, num_threads=args.threads)
-            else:
-                builds[k].train_superbpe(None, listed[k], args.vocab, t, "superbpe_stage1", num_threads=args.threads)
+            train(builds[k], listing(builds[k]) if args.with_counting else listed[k])
             times[k].append(time.perf_counter() - start)
     old, new = (statistics.median(ts) for ts in times)
     paired = statistics.median(b / a for a, b in zip(*times))
-    print(f"{args.method}, {args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, new {new:.3f} s, "
+    print(f"{args.method}{' with counting' if args.with_counting else ''}, {args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, new {new:.3f} s, "
           f"new/old {new / old:.3f}, paired {paired:.3f}")
     return 0
 
