@@ -269,7 +269,7 @@ impl SuperBpeTrainer {
         let mut shares = shares.into_iter();
         let (mut words, first) = shares.next().unwrap_or_default();
         let rest = shares.map(|(share_words, share_lines)| (words.absorb(share_words), share_lines)).collect();
-        (words.pieces, LineShares { first, rest })
+        (words.into_pieces(), LineShares { first, rest })
     }
 
     /// Each line as its stage-1 pretokens, looked up among stage 1's `words`.
