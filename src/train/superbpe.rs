@@ -624,7 +624,7 @@ impl Units<'_> {
     }
 
     /// The lines cut at every junction whose pair is not `live`: each distinct part once, with its
-    /// count (one-unit parts of one token have no pair and are left out).
+    /// count (one-unit parts without a live pair are left out: nothing merges in them).
     fn parts(&self, live: &LivePairs) -> (Words, Vec<u64>) {
         let n_units = self.outer.len();
         let packable = n_units < (1 << UNIT_BITS) - 1;
@@ -666,9 +666,10 @@ impl Units<'_> {
         }
         let short: Vec<(u128, u64)> = short_shards.into_par_iter().map(sum_maps).flatten().collect();
         let long: Vec<(&[u32], u64)> = long_shards.into_par_iter().map(sum_maps).flatten().collect();
+        // A one-unit part none of whose pairs is live is never merged, nor changed by a merge: left out.
         let single: Vec<(u32, u64)> = (0..n_units as u32)
             .zip(single)
-            .filter(|&(unit, count)| count > 0 && self.encoded(unit).len() > 1)
+            .filter(|&(unit, count)| count > 0 && self.encoded(unit).windows(2).any(|w| live.contains(pack(w[0], w[1]))))
             .collect();
         let mut words = Words::build(&single, |&(unit, _), words| words.push(self.encoded(unit)));
         words.append(Words::build(&short, |&(key, _), words| words.push_joined(unpack_units(key).map(|u| self.encoded(u)))));
