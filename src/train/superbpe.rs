@@ -522,9 +522,26 @@ impl<'t> Units<'t> {
 }
 
 impl Units<'_> {
-    /// The lines in one share per thread.
-    fn shares(&self) -> rayon::slice::Chunks<'_, (UnitRun, u64)> {
-        self.lines.par_chunks(self.lines.len().div_ceil(rayon::current_num_threads()).max(1))
+    /// `line(&mut state, entries, count)` for every line, in one share of the lines per thread, each
+    /// share with a state of its own from `start(lines in the share)`: the states, in order.
+    fn per_share<'s, S: Send>(&'s self, start: impl Fn(usize) -> S + Sync, line: impl Fn(&mut S, &'s [u32], u64) + Sync)
+        -> Vec<S> {
+        let chunk = self.lines.len().div_ceil(rayon::current_num_threads()).max(1);
+        self.lines
+            .par_chunks(chunk)
+            .map(|share| {
+                let mut state = start(share.len());
+                for (run, count) in share {
+                    line(&mut state, self.entries(run), *count);
+                }
+                state
+            })
+            .collect()
+    }
+
+    /// The pairs of tokens across a line's junctions, in order.
+    fn junctions<'l>(&'l self, entries: &'l [u32]) -> impl Iterator<Item = u64> + 'l {
+        entries.windows(2).map(|w| self.junction(w[0], w[1]))
     }
 
     fn entries<'l>(&'l self, line: &'l UnitRun) -> &'l [u32] {
@@ -552,25 +569,17 @@ impl Units<'_> {
     /// units of one token).
     fn sketch(&self) -> (Vec<u32>, Vec<u64>) {
         let n_units = self.outer.len();
-        let shares: Vec<(Vec<u32>, Vec<u64>)> = self
-            .shares()
-            .map(|share| {
-                let mut sketch = vec![0u32; 1 << SKETCH_BITS];
-                let mut unit_counts = vec![0u64; n_units];
-                for (line, count) in share {
-                    let entries = self.entries(line);
-                    for &unit in entries.iter().filter(|&&unit| self.split.contains(unit as usize)) {
-                        unit_counts[unit as usize] += count;
-                    }
-                    let c = (*count).min(u32::MAX as u64) as u32;
-                    for w in entries.windows(2) {
-                        let slot = &mut sketch[sketch_slot(self.junction(w[0], w[1]))];
-                        *slot = slot.saturating_add(c);
-                    }
-                }
-                (sketch, unit_counts)
-            })
-            .collect();
+        let start = |_| (vec![0u32; 1 << SKETCH_BITS], vec![0u64; n_units]);
+        let shares = self.per_share(start, |(sketch, unit_counts), entries, count| {
+            for &unit in entries.iter().filter(|&&unit| self.split.contains(unit as usize)) {
+                unit_counts[unit as usize] += count;
+            }
+            let c = count.min(u32::MAX as u64) as u32;
+            for pair in self.junctions(entries) {
+                let slot = &mut sketch[sketch_slot(pair)];
+                *slot = slot.saturating_add(c);
+            }
+        });
         let mut shares = shares.into_iter();
         let (mut sketch, mut unit_counts) = shares.next().unwrap_or_default();
         for (more_sketch, more_counts) in shares {
@@ -590,21 +599,11 @@ impl Units<'_> {
         // The slots that reach `threshold`, one bit each: 32 kB, which stays in the first-level cache.
         let hot = BitSet::new(sketch.len(), (0..sketch.len()).filter(|&slot| sketch[slot] as u64 >= threshold));
         let frequent = |pair: u64| hot.contains(sketch_slot(pair));
-        let shares: Vec<FxHashMap<u64, u64>> = self
-            .shares()
-            .map(|share| {
-                let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
-                for (line, count) in share {
-                    for w in self.entries(line).windows(2) {
-                        let pair = self.junction(w[0], w[1]);
-                        if frequent(pair) {
-                            *counts.entry(pair).or_insert(0) += count;
-                        }
-                    }
-                }
-                counts
-            })
-            .collect();
+        let shares = self.per_share(|_| FxHashMap::default(), |counts: &mut FxHashMap<u64, u64>, entries, count| {
+            for pair in self.junctions(entries).filter(|&pair| frequent(pair)) {
+                *counts.entry(pair).or_insert(0) += count;
+            }
+        });
         let mut counts = sum_maps(shares);
         self.for_each_inner_pair(unit_counts, |pair, count| {
             if frequent(pair) {
@@ -628,29 +627,19 @@ impl Units<'_> {
     fn parts(&self, live: &LivePairs) -> (Words, Vec<u64>) {
         let n_units = self.outer.len();
         let packable = n_units < (1 << UNIT_BITS) - 1;
-        let shares: Vec<Parts> = self
-            .shares()
-            .map(|share| {
-                let mut parts = Parts::new(n_units, share.len());
-                for (line, count) in share {
-                    let entries = self.entries(line);
-                    let mut start = 0;
-                    for end in 1..=entries.len() {
-                        if end < entries.len() && {
-                            let pair = self.junction(entries[end - 1], entries[end]);
-                            live.contains(pair)
-                        } {
-                            continue;
-                        }
-                        if end - start > 1 || self.split.contains(entries[start] as usize) {
-                            parts.add(&entries[start..end], *count, packable);
-                        }
-                        start = end;
-                    }
+        let shares = self.per_share(|lines| Parts::new(n_units, lines), |parts, entries, count| {
+            // Each junction's pair, then none after the last unit: a part ends wherever the pair is not live.
+            let mut start = 0;
+            for (end, pair) in (1..=entries.len()).zip(self.junctions(entries).map(Some).chain([None])) {
+                if pair.is_some_and(|pair| live.contains(pair)) {
+                    continue;
                 }
-                parts
-            })
-            .collect();
+                if end - start > 1 || self.split.contains(entries[start] as usize) {
+                    parts.add(&entries[start..end], count, packable);
+                }
+                start = end;
+            }
+        });
         // Shard s of every thread's maps, added up on all threads.
         let mut single = vec![0u64; n_units];
         let mut short_shards: Vec<Vec<FxHashMap<u128, u64>>> = (0..PART_SHARDS).map(|_| Vec::new()).collect();
