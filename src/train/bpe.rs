@@ -878,15 +878,15 @@ impl InheritedMerges {
 /// token: no merge can cross such a cut (it would make a token holding those two bytes), so the
 /// parts encode independently, and each distinct part is encoded once per thread.
 fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Words {
-    // Per thread: each distinct part's ids live in one arena, found by (start, len).
-    let encode_chunk = |chunk: &[(&'a [u8], u64)]| {
+    // One share per thread, each with its own cache (rayon's map_init would start a cache per split):
+    // each distinct part's ids live in one arena, found by (start, len).
+    Words::build_shares(pieces, |chunk: &[(&'a [u8], u64)], words| {
         // Short parts (most) are keyed by their bytes packed in a u128: no look-up reads the
         // line where the part was first seen.
         let mut short: FxHashMap<u128, (u32, u32)> = FxHashMap::default();
         let mut long: FxHashMap<&'a [u8], (u32, u32)> = FxHashMap::default();
         let mut arena: Vec<u32> = Vec::new();
         let mut line: Vec<u32> = Vec::new();
-        let mut words = Words::default();
         let mut encode_part = |part: &'a [u8], line: &mut Vec<u32>| {
             let add = |arena: &mut Vec<u32>| {
                 let ids = merges.encode(part);
@@ -911,11 +911,7 @@ fn encode_pieces<'a>(pieces: &[(&'a [u8], u64)], merges: &InheritedMerges) -> Wo
             }
             words.push(&line);
         }
-        words
-    };
-    // One cache per thread's chunk (rayon's map_init would start a cache per split).
-    let chunk = pieces.len().div_ceil(rayon::current_num_threads()).max(1);
-    Words::concat(pieces.par_chunks(chunk).map(encode_chunk).collect())
+    })
 }
 
 /// The pieces of a count table that training uses: non-empty, with a positive count.

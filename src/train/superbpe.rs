@@ -739,7 +739,7 @@ fn pack_units(run: &[u32]) -> u128 {
     run.iter().enumerate().fold(0u128, |key, (i, &u)| key | ((u as u128 + 1) << (UNIT_BITS * i as u32)))
 }
 
-fn unpack_units(key: u128) -> impl Iterator<Item = u32> + Clone {
+fn unpack_units(key: u128) -> impl Iterator<Item = u32> {
     (0..6).map(move |i| ((key >> (UNIT_BITS * i)) & ((1 << UNIT_BITS) - 1)) as u32).take_while(|&u| u != 0).map(|u| u - 1)
 }
 
