@@ -3,8 +3,9 @@ alternating.
 
 Both ``.so`` files are loaded side by side (each under its own module name, with its own thread pools);
 each round calls ``train_superbpe`` (``--method bpe``: ``train_bpe`` on the GPT-2 words) once with each
-build, in alternating order, on the same listed (counted) corpus. Steadier than separate processes for changes of a few percent: two copies of the same build read
-1.00–1.02. Prints the medians, their ratio, and the median of the per-round ratios.
+build, in alternating order, on the same listed (counted) corpus. Steadier than separate processes for
+changes of a few percent: two copies of the same build read 1.00–1.02. Prints the medians, their ratio,
+and the median of the per-round ratios.
 
     python3 bench/ab_calls.py OLD.so NEW.so [--mb 42] [--vocab 32000] [--transition 28800] [--rounds 8]
                                               [--method superbpe|bpe] [--with-counting]
@@ -53,6 +54,7 @@ def main() -> int:
     t = args.transition or int(0.9 * args.vocab)
     builds = [load(args.old, "ab_old"), load(args.new, "ab_new")]
     lines = corpus(args.mb)
+
     def listing(core):
         if args.method == "bpe":
             pieces = core.WordCounts()
@@ -68,7 +70,8 @@ def main() -> int:
         else:
             core.train_superbpe(None, pieces, args.vocab, t, "superbpe_stage1", num_threads=args.threads)
 
-    listed = [listing(core) for core in builds]
+    # Listed once here, unless each round lists (counts) the corpus itself.
+    listed = [None, None] if args.with_counting else [listing(core) for core in builds]
     times: list[list[float]] = [[], []]
     for r in range(args.rounds):
         for k in (0, 1) if r % 2 == 0 else (1, 0):
@@ -77,8 +80,9 @@ def main() -> int:
             times[k].append(time.perf_counter() - start)
     old, new = (statistics.median(ts) for ts in times)
     paired = statistics.median(b / a for a, b in zip(*times))
-    print(f"{args.method}{' with counting' if args.with_counting else ''}, {args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, new {new:.3f} s, "
-          f"new/old {new / old:.3f}, paired {paired:.3f}")
+    what = args.method + (" with counting" if args.with_counting else "")
+    print(f"{what}, {args.mb} MB, V = {args.vocab}, t = {t}, {args.rounds} rounds: old {old:.3f} s, "
+          f"new {new:.3f} s, new/old {new / old:.3f}, paired {paired:.3f}")
     return 0
 
 
