@@ -10,6 +10,7 @@ per-round ratios ("paired") and the ratio of the fastest runs ("best": noise on 
 adds time, so each method's fastest run is the closest to its own cost).
 
     python3 bench/bench_methods.py --mb 5 --vocab 8000 [--repeat 5] [--reference] [--threads 2]
+        [--methods superbpe,morphbpe]
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+
+
+METHODS = ("picky", "superbpe", "morphbpe-gold", "morphbpe", "chars", "domain")
 
 
 def corpus(mb: float) -> list[str]:
@@ -79,22 +83,28 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5, help="timed runs per method (median reported)")
     ap.add_argument("--reference", action="store_true", help="also time pickybpe-bauwenst (minutes)")
     ap.add_argument("--only-reference", action="store_true", help="only the Picky vs reference comparison")
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help=f"comma-separated methods to time against BPE (default: all of {', '.join(METHODS)})")
     args = ap.parse_args()
+    wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - set(METHODS))
+    if unknown:
+        ap.error(f"--methods: unknown {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     sys.path.insert(0, str(ROOT / "python"))
     import tokensmith
 
     lines = corpus(args.mb)
     gold = [str(DATA / "morphology" / "eng.tsv")]
     common = {"vocab_size": args.vocab, "progress": "none", "num_threads": args.threads}
-    runs = {} if args.only_reference else {
-        "bpe": dict(method="bpe"),
-        "picky (τ=0.9)": dict(method="picky", threshold=0.9),
-        "superbpe (t=0.9V)": dict(method="superbpe"),
-        "morphbpe (gold only)": dict(method="morphbpe", segmentations=gold, morfessor=False),
-        "morphbpe (gold + Morfessor 10k words)": dict(method="morphbpe", segmentations=gold),
-        "chars (max 3 bytes)": dict(method="chars"),
-        "domain (KL3M recipe)": dict(method="domain"),
+    every = {
+        "picky": ("picky (τ=0.9)", dict(method="picky", threshold=0.9)),
+        "superbpe": ("superbpe (t=0.9V)", dict(method="superbpe")),
+        "morphbpe-gold": ("morphbpe (gold only)", dict(method="morphbpe", segmentations=gold, morfessor=False)),
+        "morphbpe": ("morphbpe (gold + Morfessor 10k words)", dict(method="morphbpe", segmentations=gold)),
+        "chars": ("chars (max 3 bytes)", dict(method="chars")),
+        "domain": ("domain (KL3M recipe)", dict(method="domain")),
     }
+    runs = {} if args.only_reference else {"bpe": dict(method="bpe")} | dict(every[m] for m in METHODS if m in wanted)
     if runs:
         tokensmith.train(lines, **common, method="bpe")  # warm-up: thread pool, page cache, imports
     times: dict[str, list[float]] = {name: [] for name in runs}
