@@ -439,7 +439,7 @@ impl Morfessor {
         }
         let Some(node) = self.analyses.get(construction).copied() else { return };
         let count = node.count as i64;
-        self.modify(construction, -count);
+        self.take_out(construction, node);
         let mut deltas = std::mem::take(&mut self.scratch);
         self.atom_deltas(construction, &mut deltas);
         let nchars = deltas.prefix.len() - 1;
@@ -455,8 +455,9 @@ impl Morfessor {
             }
         }
         self.scratch = deltas;
+        let slot = self.analyses.get_mut(construction).expect("a construction being re-split keeps its entry");
         if split != 0 {
-            self.analyses.insert(construction.into(), Node { rcount: node.rcount, count: node.count, split: split as u32 });
+            *slot = Node { rcount: node.rcount, count: node.count, split: split as u32 };
             let (left, right) = construction.split_at(split);
             self.modify(left, count);
             self.modify(right, count);
@@ -465,8 +466,26 @@ impl Morfessor {
                 self.recursive_split(right);
             }
         } else {
-            self.analyses.insert(construction.into(), Node { rcount: node.rcount, count: 0, split: 0 });
+            *slot = Node { rcount: node.rcount, count: 0, split: 0 };
             self.modify(construction, count);
+        }
+    }
+
+    /// `modify(construction, -count)` for a construction about to be re-split (`node`, all its count),
+    /// except that its entry stays, with count 0, to be overwritten once the split is chosen: removing it
+    /// and allocating its key again cost as much as a split trial. No trial looks it up (a trial's parts
+    /// are shorter).
+    fn take_out(&mut self, construction: &str, node: Node) {
+        if let Some(slot) = self.analyses.get_mut(construction) {
+            *slot = Node { rcount: node.rcount, count: 0, split: 0 };
+        }
+        if node.split != 0 {
+            let (left, right) = construction.split_at(node.split as usize);
+            self.modify(left, -(node.count as i64));
+            self.modify(right, -(node.count as i64));
+        } else {
+            self.update_corpus(node.count, 0);
+            self.lexicon_add(construction, -1);
         }
     }
 
