@@ -650,17 +650,19 @@ impl Units<'_> {
             listed.push(share.shards);
         }
         let counted = PartShard::count_all(listed);
-        let short: Vec<(u128, u64)> = counted.iter().flat_map(|shard| shard.short.iter().copied()).collect();
-        let long: Vec<(&[u32], u64)> = counted.iter().flat_map(|shard| shard.long.iter().copied()).collect();
         // A one-unit part none of whose pairs is live is never merged, nor changed by a merge: left out.
         let single: Vec<(u32, u64)> = (0..n_units as u32)
             .zip(single)
             .filter(|&(unit, count)| count > 0 && self.encoded(unit).windows(2).any(|w| live.contains(pack(w[0], w[1]))))
             .collect();
+        // The words spelled shard by shard (short parts, then long ones), and their counts in that order.
         let mut words = Words::build(&single, |&(unit, _), words| words.push(self.encoded(unit)));
-        words.append(Words::build(&short, |&(key, _), words| words.push_joined(unpack_units(key).map(|u| self.encoded(u)))));
-        words.append(Words::build(&long, |&(run, _), words| words.push_joined(run.iter().map(|&u| self.encoded(u)))));
-        let counts = single.iter().map(|p| p.1).chain(short.iter().map(|p| p.1)).chain(long.iter().map(|p| p.1)).collect();
+        words.append(Words::build(&counted, |shard, words| {
+            shard.short.iter().for_each(|&(key, _)| words.push_joined(unpack_units(key).map(|u| self.encoded(u))));
+            shard.long.iter().for_each(|&(run, _)| words.push_joined(run.iter().map(|&u| self.encoded(u))));
+        }));
+        let multi = counted.iter().flat_map(|shard| shard.short.iter().map(|p| p.1).chain(shard.long.iter().map(|p| p.1)));
+        let counts = single.iter().map(|p| p.1).chain(multi).collect();
         (words, counts)
     }
 }
