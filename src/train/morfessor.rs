@@ -372,10 +372,16 @@ impl Morfessor {
                 node
             }
         };
-        let new = (node.count as i64 + delta) as u64;
-        if new == 0 {
+        if node.count as i64 + delta == 0 {
             self.analyses.remove(construction);
         }
+        self.pass_down(construction, node, delta);
+    }
+
+    /// The rest of adding `delta` to a construction that was `node`: to its children if it is
+    /// virtual, else to the corpus and lexicon sums.
+    fn pass_down(&mut self, construction: &str, node: Node, delta: i64) {
+        let new = (node.count as i64 + delta) as u64;
         if node.split != 0 {
             let (left, right) = construction.split_at(node.split as usize);
             self.modify(left, delta);
@@ -479,14 +485,7 @@ impl Morfessor {
         if let Some(slot) = self.analyses.get_mut(construction) {
             *slot = Node { rcount: node.rcount, count: 0, split: 0 };
         }
-        if node.split != 0 {
-            let (left, right) = construction.split_at(node.split as usize);
-            self.modify(left, -(node.count as i64));
-            self.modify(right, -(node.count as i64));
-        } else {
-            self.update_corpus(node.count, 0);
-            self.lexicon_add(construction, -1);
-        }
+        self.pass_down(construction, node, -(node.count as i64));
     }
 
     /// How much the lexicon's `Σ c ln c` over atoms would grow by adding the atoms of each prefix
