@@ -739,36 +739,46 @@ impl State {
         let mut indices = self.where_.remove(&pair).unwrap_or_default();
         indices.sort_unstable();
         indices.dedup();
-        let (delta, new_pairs) = self.merge_words(&indices, pair, new_id, indices.len() >= PARALLEL_MIN_WORDS);
-        for (p, d) in delta {
-            if d > 0 {
-                *self.pair_counts.entry(p).or_insert(0) += d;
-            } else if d < 0 {
-                // A pair left out of the index (too rare) has no entry to lower.
-                if let Some(count) = self.pair_counts.get_mut(&p) {
-                    *count += d;
-                    if *count <= 0 {
-                        self.pair_counts.remove(&p);
-                    }
+        let (mut delta, new_pairs) = self.merge_words(&indices, pair, new_id, indices.len() >= PARALLEL_MIN_WORDS);
+        // Every created pair holds the new token; delta keeps those left indexed.
+        delta.retain(|&p, &mut d| self.change_count(p, d, p.0 == new_id || p.1 == new_id, min_count));
+        for (p, index) in new_pairs {
+            if delta.contains_key(&p) {
+                let list = self.where_.entry(p).or_default();
+                if list.last() != Some(&index) {
+                    list.push(index);
                 }
             }
         }
-        let mut pushed: Vec<Pair> = Vec::new();
-        for (p, index) in new_pairs {
-            let count = self.pair_counts.get(&p).copied().unwrap_or(0);
-            if count < min_count as i64 {
-                self.pair_counts.remove(&p);
-                continue;
-            }
-            let list = self.where_.entry(p).or_default();
-            if list.last() != Some(&index) {
-                list.push(index);
-            }
-            pushed.push(p);
-        }
+        let mut pushed: Vec<Pair> = delta.into_keys().collect();
         pushed.sort_unstable();
-        pushed.dedup();
         pushed
+    }
+
+    /// Change `pair`'s count by `delta`; a pair counted 0 times leaves the index, and so does a
+    /// `created` one counted fewer than `min_count` times (a pair left out of the index as too rare
+    /// has no entry to lower). Whether `created` is left indexed.
+    fn change_count(&mut self, pair: Pair, delta: i64, created: bool, min_count: u64) -> bool {
+        use std::collections::hash_map::Entry::{Occupied, Vacant};
+        let min_count = min_count as i64;
+        match self.pair_counts.entry(pair) {
+            Occupied(mut entry) => {
+                *entry.get_mut() += delta;
+                let count = *entry.get();
+                if count <= 0 || (created && count < min_count) {
+                    entry.remove();
+                    return false;
+                }
+                created
+            }
+            Vacant(entry) => {
+                if created && delta >= min_count {
+                    entry.insert(delta);
+                    return true;
+                }
+                false
+            }
+        }
     }
 }
 
