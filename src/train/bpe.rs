@@ -733,14 +733,16 @@ impl State {
     }
 
     /// Merge `pair` into `new_id` in every word holding it; update counts and the index.
-    /// Returns the pairs containing the new token whose count went up (to push on the heap).
+    /// Returns the created pairs left in the index (to push on the heap).
     /// New pairs counted fewer than `min_count` times are left out of the index (see `count_pairs`).
     fn apply_merge(&mut self, pair: Pair, new_id: u32, min_count: u64) -> Vec<Pair> {
         let mut indices = self.where_.remove(&pair).unwrap_or_default();
         indices.sort_unstable();
         indices.dedup();
         let (mut delta, new_pairs) = self.merge_words(&indices, pair, new_id, indices.len() >= PARALLEL_MIN_WORDS);
-        // Every created pair holds the new token; delta keeps those left indexed.
+        // Every created pair holds the new token; delta keeps those left indexed. (A pair holding it that
+        // was only removed, when the merge re-made an existing token, is checked against `min_count` = 1:
+        // as if untouched, but it may be pushed on the heap again, which is harmless.)
         delta.retain(|&p, &mut d| self.change_count(p, d, p.0 == new_id || p.1 == new_id, min_count));
         for (p, index) in new_pairs {
             if delta.contains_key(&p) {
