@@ -498,16 +498,6 @@ fn bump(counts: &mut FxHashMap<Vec<u8>, u64>, piece: &[u8], by: u64) {
     }
 }
 
-/// The count maps added up into one.
-pub(crate) fn sum_maps<K: Eq + std::hash::Hash>(maps: impl IntoIterator<Item = FxHashMap<K, u64>>) -> FxHashMap<K, u64> {
-    let mut maps = maps.into_iter();
-    let mut total = maps.next().unwrap_or_default();
-    for more in maps {
-        absorb(&mut total, more);
-    }
-    total
-}
-
 pub(crate) fn absorb<K: Eq + std::hash::Hash>(into: &mut FxHashMap<K, u64>, from: FxHashMap<K, u64>) {
     into.reserve(from.len() / 2);
     for (key, count) in from {
