@@ -22,7 +22,7 @@
 //!   priority while stage 1 trains, whose merge loop leaves a core idle: that a token could join two
 //!   words is known from the words' byte pairs, before stage 1's tokens are (`Stage2Text::joins`).
 
-use crate::count::{PieceList, PieceNumbering, WordCounts};
+use crate::count::{absorb, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
@@ -623,12 +623,14 @@ impl Units<'_> {
 
     /// Every pair's count, or more (pairs share slots): the sketch.
     fn sketch(&self) -> Vec<u32> {
-        let mut sketch = vec![0u32; 1 << SKETCH_BITS];
-        self.for_each_pair(|pair, count| {
+        let shares = self.per_pair_share(|| vec![0u32; 1 << SKETCH_BITS], |sketch, pair, count| {
             let slot = &mut sketch[sketch_slot(pair)];
             *slot = slot.saturating_add(count.min(u32::MAX as u64) as u32);
         });
-        sketch
+        shares.into_iter().reduce(|mut sketch, more| {
+            sketch.iter_mut().zip(more).for_each(|(a, b)| *a = a.saturating_add(b));
+            sketch
+        }).unwrap_or_default()
     }
 
     /// The exact count of every pair whose sketch slot holds at least `threshold` (so every pair
@@ -636,27 +638,37 @@ impl Units<'_> {
     fn count_pairs_above(&self, sketch: &[u32], threshold: u64) -> FxHashMap<u64, u64> {
         // The slots that reach `threshold`, one bit each: 32 kB, which stays in the first-level cache.
         let hot = BitSet::new(sketch.len(), (0..sketch.len()).filter(|&slot| sketch[slot] as u64 >= threshold));
-        let mut counts = FxHashMap::default();
-        self.for_each_pair(|pair, count| {
+        let shares = self.per_pair_share(FxHashMap::default, |counts, pair, count| {
             if hot.contains(sketch_slot(pair)) {
                 *counts.entry(pair).or_insert(0) += count;
             }
         });
-        counts
+        shares.into_iter().reduce(|mut counts, more| {
+            absorb(&mut counts, more);
+            counts
+        }).unwrap_or_default()
     }
 
-    /// `f(pair, count)` for the pair across each distinct pair of units, then for each pair inside each
-    /// unit's encoding, `count` being the pair of units' or the unit's.
-    fn for_each_pair(&self, mut f: impl FnMut(u64, u64)) {
-        for &((a, b), count) in &self.unit_pairs.pairs {
-            f(self.junction(a, b), count);
-        }
-        let units = self.unit_pairs.units.iter().enumerate();
-        for (unit, &count) in units.filter(|&(unit, &c)| c > 0 && self.split.contains(unit)) {
-            for w in self.encoded(unit as u32).windows(2) {
-                f(pack(w[0], w[1]), count);
+    /// `f(&mut state, pair, count)` for the pair across each distinct pair of units and for each pair
+    /// inside each unit's encoding (`count`: the pair of units' or the unit's), in one share per
+    /// thread, each with a state of its own from `start`: the states.
+    fn per_pair_share<S: Send>(&self, start: impl Fn() -> S + Sync, f: impl Fn(&mut S, u64, u64) + Sync) -> Vec<S> {
+        let threads = rayon::current_num_threads();
+        let (pairs, units) = (&self.unit_pairs.pairs, &self.unit_pairs.units);
+        let (pair_chunk, unit_chunk) = (pairs.len().div_ceil(threads).max(1), units.len().div_ceil(threads).max(1));
+        (0..threads).into_par_iter().map(|share| {
+            let mut state = start();
+            for &((a, b), count) in pairs.iter().skip(share * pair_chunk).take(pair_chunk) {
+                f(&mut state, self.junction(a, b), count);
             }
-        }
+            let units = units.iter().enumerate().skip(share * unit_chunk).take(unit_chunk);
+            for (unit, &count) in units.filter(|&(unit, &c)| c > 0 && self.split.contains(unit)) {
+                for w in self.encoded(unit as u32).windows(2) {
+                    f(&mut state, pack(w[0], w[1]), count);
+                }
+            }
+            state
+        }).collect()
     }
 
     /// The lines cut at every junction whose pair is not `live`: each distinct part once, with its
