@@ -558,10 +558,16 @@ impl State {
             }
         };
         let words = &mut self.words;
+        // Sized for the changes a merge makes in this many words (mostly fewer than four pairs each):
+        // a merge of superwords touches hundreds of pairs, and growing the map rehashes them each time.
+        let start = |words: usize| move || -> MergeChanges {
+            (FxHashMap::with_capacity_and_hasher(2 * words, Default::default()), Vec::with_capacity(2 * words))
+        };
         let parts = if parallel {
-            install(&self.pool, || words.merge(indices, pair, new_id, rayon::current_num_threads(), Default::default, record))
+            let threads = self.pool.as_ref().map_or(rayon::current_num_threads(), |pool| pool.current_num_threads());
+            install(&self.pool, || words.merge(indices, pair, new_id, threads, start(indices.len() / threads), record))
         } else {
-            words.merge(indices, pair, new_id, 1, Default::default, record)
+            words.merge(indices, pair, new_id, 1, start(indices.len()), record)
         };
         let mut parts = parts.into_iter();
         let (mut delta, mut new_pairs) = parts.next().unwrap_or_default();
