@@ -441,42 +441,89 @@ impl UnitLayout<'_> {
     /// The pair of tokens across a junction is the last token of one unit and the first of the next,
     /// so stage 2's junction pairs are counted from these pairs once stage 1's tokens are known: at
     /// 42 MB, 1.66M distinct pairs of units instead of 8.3M junctions. It runs beside stage 1, on
-    /// one thread: each junction goes to one of `UNIT_PAIR_SHARDS` lists by hash, then each list is
-    /// counted in a map small enough to stay in cache.
+    /// one thread: each junction goes to one of `UNIT_PAIR_SHARDS` lists by the low bits of the sum
+    /// of its ids, in 32 bits where the ids fit (`ShardKey`), then each list is counted in a map small
+    /// enough to stay in cache. A unit's count is that of the pairs it starts, plus the lines it ends.
     fn count_pairs(&self, line_words: &LineWords, words: usize) -> UnitPairs {
-        let mut units = vec![0u64; words + self.texts.len()];
+        let units = words + self.texts.len();
+        let id_bits = (usize::BITS - units.leading_zeros()).max(SHARD_BITS);
+        if 2 * id_bits - SHARD_BITS <= 32 {
+            self.count_pairs_as::<u32>(line_words, units, id_bits - SHARD_BITS)
+        } else {
+            self.count_pairs_as::<u64>(line_words, units, 32)
+        }
+    }
+
+    /// `count_pairs`, each pair kept as `(a << shift | b >> SHARD_BITS)` in a `K`, in shard `a + b`'s
+    /// low bits (from which, with `a`, `b`'s low bits come back).
+    fn count_pairs_as<K: ShardKey>(&self, line_words: &LineWords, units: usize, shift: u32) -> UnitPairs {
         let per_shard = line_words.entries.len() / UNIT_PAIR_SHARDS + 64;
-        let mut once: Vec<Vec<u64>> = (0..UNIT_PAIR_SHARDS).map(|_| Vec::with_capacity(per_shard)).collect();
-        let mut more: Vec<Vec<(u64, u64)>> = vec![Vec::new(); UNIT_PAIR_SHARDS];
+        let mut once: Vec<Vec<K>> = (0..UNIT_PAIR_SHARDS).map(|_| Vec::with_capacity(per_shard)).collect();
+        let mut more: Vec<Vec<(K, u64)>> = vec![Vec::new(); UNIT_PAIR_SHARDS];
+        let mut unit_counts = vec![0u64; units];
         for (run, count) in &self.lines {
             let entries = match run {
                 UnitRun::Line(i) => line_words.line(*i),
                 UnitRun::Own(entries) => entries,
             };
-            entries.iter().for_each(|&unit| units[unit as usize] += count);
+            unit_counts[entries[entries.len() - 1] as usize] += count;
             for w in entries.windows(2) {
-                let key = (w[0] as u64) << 32 | w[1] as u64;
-                let shard = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+                let shard = (w[0] as usize + w[1] as usize) % UNIT_PAIR_SHARDS;
+                let key = K::of((w[0] as u64) << shift | (w[1] >> SHARD_BITS) as u64);
                 match count {
                     1 => once[shard].push(key),
                     _ => more[shard].push((key, *count)),
                 }
             }
         }
-        let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
+        let mut counts: FxHashMap<K, u64> = FxHashMap::default();
         let mut pairs = Vec::new();
-        for (once, more) in once.into_iter().zip(more) {
+        for (shard, (once, more)) in once.into_iter().zip(more).enumerate() {
             for (key, count) in once.into_iter().map(|key| (key, 1)).chain(more) {
                 *counts.entry(key).or_insert(0) += count;
             }
-            pairs.extend(counts.drain().map(|(key, count)| (((key >> 32) as u32, key as u32), count)));
+            pairs.extend(counts.drain().map(|(key, count)| {
+                let a = (key.get() >> shift) as u32;
+                let low = (shard as u32).wrapping_sub(a) % UNIT_PAIR_SHARDS as u32;
+                let b = ((key.get() & ((1 << shift) - 1)) << SHARD_BITS) as u32 | low;
+                unit_counts[a as usize] += count;
+                ((a, b), count)
+            }));
         }
-        UnitPairs { units, pairs }
+        UnitPairs { units: unit_counts, pairs }
     }
 }
 
-/// Shards of the junctions `UnitLayout::count_pairs` lists: about 6,000 distinct pairs each at 42 MB.
-const UNIT_PAIR_SHARDS: usize = 256; // the top 8 bits of a hash
+/// A pair of units as `UnitLayout::count_pairs_as` keeps it.
+trait ShardKey: Copy + Eq + std::hash::Hash {
+    fn of(key: u64) -> Self;
+    fn get(self) -> u64;
+}
+
+impl ShardKey for u32 {
+    fn of(key: u64) -> u32 {
+        key as u32
+    }
+
+    fn get(self) -> u64 {
+        self as u64
+    }
+}
+
+impl ShardKey for u64 {
+    fn of(key: u64) -> u64 {
+        key
+    }
+
+    fn get(self) -> u64 {
+        self
+    }
+}
+
+/// Shards of the junctions `UnitLayout::count_pairs` lists (by the low `SHARD_BITS` of `a + b`):
+/// about 6,000 distinct pairs each at 42 MB.
+const SHARD_BITS: u32 = 8;
+const UNIT_PAIR_SHARDS: usize = 1 << SHARD_BITS;
 
 /// Each unit's count over stage 2's lines, and each distinct pair of units side by side, with its count.
 struct UnitPairs {
