@@ -131,6 +131,9 @@ struct State {
     counts: Vec<u64>,
     pair_counts: FxHashMap<Pair, i64>,
     where_: FxHashMap<Pair, Vec<u32>>,
+    /// Every pair in `pair_counts`, and maybe others: a pair it does not pass is counted fewer than
+    /// `floor` times (see `merge_words`).
+    indexed: PairFilter,
     vocab: Vec<Vec<u8>>,
     ids: FxHashMap<Vec<u8>, u32>,
     merges: Vec<Pair>,
@@ -276,6 +279,7 @@ impl BpeTrainer {
             counts: Vec::new(),
             pair_counts: FxHashMap::default(),
             where_: FxHashMap::default(),
+            indexed: PairFilter::default(),
             ids,
             vocab,
             merges: Vec::new(),
@@ -413,6 +417,7 @@ pub(crate) struct CutWords {
 }
 
 /// A set of small integers, one bit each.
+#[derive(Clone)]
 pub(crate) struct BitSet(Vec<u64>);
 
 impl BitSet {
@@ -429,15 +434,31 @@ impl BitSet {
     pub(crate) fn contains(&self, i: usize) -> bool {
         self.0[i / 64] & (1 << (i % 64)) != 0
     }
+
+    pub(crate) fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
 }
 
 /// A filter of 2^16 bits (8 kB, which stays in the first-level cache) that every pair of a set
 /// passes and most other pairs fail.
+#[derive(Clone)]
 pub(crate) struct PairFilter(BitSet);
+
+impl Default for PairFilter {
+    /// The filter of no pair.
+    fn default() -> PairFilter {
+        PairFilter::new(std::iter::empty())
+    }
+}
 
 impl PairFilter {
     pub(crate) fn new(pairs: impl Iterator<Item = u64>) -> PairFilter {
         PairFilter(BitSet::new(PAIR_FILTER_BITS, pairs.map(pair_filter_bit)))
+    }
+
+    pub(crate) fn insert(&mut self, pair: u64) {
+        self.0.insert(pair_filter_bit(pair));
     }
 
     /// False: `pair` is not in the set; true: it may be.
@@ -549,8 +570,14 @@ impl State {
     /// Merge `pair` into `new_id` in the words at `indices` (ascending, no repeats); the changes,
     /// weighted by word counts. With `parallel` (a frequent pair: many words) they are merged on all
     /// threads, and the threads' changes added up.
-    fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool) -> MergeChanges {
+    fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool, every: bool) -> MergeChanges {
         let counts = &self.counts;
+        // Unless `every` change is wanted, a neighbour's pair the index does not hold is counted fewer
+        // than `floor` times, so its losses change nothing and the pair the merge makes of it stays
+        // below `floor` too (it is made only from that pair's occurrences): neither is recorded. In
+        // SuperBPE's stage 2, where a superword's neighbours are mostly rare, that is most changes.
+        let indexed = &self.indexed;
+        let matters = |p: Pair| every || indexed.passes(pack(p.0, p.1));
         let record = |(delta, new_pairs): &mut MergeChanges, p: Pair, sign: i64, word: u32| {
             *delta.entry(p).or_insert(0) += sign * counts[word as usize] as i64;
             if sign > 0 {
@@ -565,9 +592,9 @@ impl State {
         };
         let parts = if parallel {
             let threads = self.pool.as_ref().map_or(rayon::current_num_threads(), |pool| pool.current_num_threads());
-            install(&self.pool, || words.merge(indices, pair, new_id, threads, start(indices.len() / threads), record))
+            install(&self.pool, || words.merge(indices, pair, new_id, threads, matters, start(indices.len() / threads), record))
         } else {
-            words.merge(indices, pair, new_id, 1, start(indices.len()), record)
+            words.merge(indices, pair, new_id, 1, matters, start(indices.len()), record)
         };
         let mut parts = parts.into_iter();
         let (mut delta, mut new_pairs) = parts.next().unwrap_or_default();
@@ -669,6 +696,7 @@ impl State {
         }
         for ((pair, count), list) in index.into_iter().zip(lists) {
             self.pair_counts.insert(unpack(pair), count as i64);
+            self.indexed.insert(pair);
             self.where_.insert(unpack(pair), list);
         }
         self.floor = floor;
@@ -678,6 +706,7 @@ impl State {
     fn recount_pairs(&mut self, min_count: u64, keep: usize) {
         self.pair_counts.clear();
         self.where_.clear();
+        self.indexed = PairFilter::default();
         self.count_pairs(min_count, keep);
     }
 
@@ -722,6 +751,7 @@ impl State {
             let mut list: Vec<u32> = run.iter().map(|o| o.word()).collect();
             list.dedup();
             self.pair_counts.insert(pair, count as i64);
+            self.indexed.insert(pack(pair.0, pair.1));
             self.where_.insert(pair, list);
             indexed.push(pair);
         }
@@ -745,7 +775,8 @@ impl State {
         let mut indices = self.where_.remove(&pair).unwrap_or_default();
         indices.sort_unstable();
         indices.dedup();
-        let (mut delta, new_pairs) = self.merge_words(&indices, pair, new_id, indices.len() >= PARALLEL_MIN_WORDS);
+        let every = min_count < self.floor; // a re-made token: its pairs may have been counted before
+        let (mut delta, new_pairs) = self.merge_words(&indices, pair, new_id, indices.len() >= PARALLEL_MIN_WORDS, every);
         // Every created pair holds the new token; delta keeps those left indexed. (A pair holding it that
         // was only removed, when the merge re-made an existing token, is checked against `min_count` = 1:
         // as if untouched, but it may be pushed on the heap again, which is harmless.)
@@ -782,6 +813,7 @@ impl State {
             Vacant(entry) => {
                 if created && delta >= min_count {
                     entry.insert(delta);
+                    self.indexed.insert(pack(pair.0, pair.1));
                     return true;
                 }
                 false
@@ -1002,7 +1034,7 @@ fn unpack(key: u64) -> Pair {
 
 /// `merge_in_place` on a vector, which it shortens.
 pub(crate) fn merge_word(word: &mut Vec<u32>, a: u32, b: u32, new_id: u32, change: &mut impl FnMut(Pair, i64)) {
-    let merged = merge_in_place(word, a, b, new_id, change);
+    let merged = merge_in_place(word, a, b, new_id, &|_| true, change);
     word.truncate(merged);
 }
 
@@ -1209,8 +1241,8 @@ mod tests {
         let x = state.token_id(b"ab");
         let indices: Vec<u32> = (0..state.words.len() as u32).collect();
         let mut other = state.clone();
-        let (delta, mut created) = state.merge_words(&indices, (a, b), x, true);
-        let (delta2, mut created2) = other.merge_words(&indices, (a, b), x, false);
+        let (delta, mut created) = state.merge_words(&indices, (a, b), x, true, false);
+        let (delta2, mut created2) = other.merge_words(&indices, (a, b), x, false, false);
         created.sort_unstable();
         created2.sort_unstable();
         assert_eq!(state.words, other.words);

@@ -110,11 +110,13 @@ impl Words {
     }
 
     /// Merge `pair` into `new_id` in the words at `indices` (ascending, no repeats); `change(&mut
-    /// state, pair, ±1, word)` hears each pair occurrence removed or created. With `shares` > 1 the
+    /// state, pair, ±1, word)` hears each pair occurrence removed or created, except where `matters`
+    /// says a neighbouring pair does not (see `merge_in_place`). With `shares` > 1 the
     /// indices are cut into that many runs, merged in parallel (on the current rayon pool), each with
     /// a `state` of its own from `start`: the states, in order.
     pub(crate) fn merge<S: Send>(&mut self, indices: &[u32], pair: Pair, new_id: u32, shares: usize,
-                                 start: impl Fn() -> S + Sync, change: impl Fn(&mut S, Pair, i64, u32) + Sync)
+                                 matters: impl Fn(Pair) -> bool + Sync, start: impl Fn() -> S + Sync,
+                                 change: impl Fn(&mut S, Pair, i64, u32) + Sync)
         -> Vec<S> {
         debug_assert!(indices.windows(2).all(|w| w[0] < w[1]));
         let Words { slots, starts } = self;
@@ -129,7 +131,7 @@ impl Words {
                 let at = starts[i as usize] - base;
                 let len = slots[at] as usize;
                 let word = &mut slots[at + 1..at + 1 + len];
-                let merged = merge_in_place(word, pair.0, pair.1, new_id, &mut |p, sign| change(&mut state, p, sign, i));
+                let merged = merge_in_place(word, pair.0, pair.1, new_id, &matters, &mut |p, sign| change(&mut state, p, sign, i));
                 slots[at] = merged as u32;
             }
             state
@@ -152,25 +154,33 @@ impl Words {
 
 /// Merge every non-overlapping `(a, b)` in `word` (left to right) into `new_id`, in place; returns
 /// the new length (the ids after it are left as they were). `change(pair, ±1)` hears each pair
-/// occurrence removed (-1) or created (+1).
+/// occurrence removed (-1) or created (+1), except that a neighbour's pair for which `matters` is
+/// false, `(prev, a)` or `(b, next)`, is heard neither removed nor made into `(prev, new_id)` or
+/// `(new_id, next)`: a caller passes false only for a pair too rare for either change to count.
 /// Example: `a b a b` with `(a,b)→X`: removes (a,b)×2 and (b,a), creates (X,X).
 #[inline]
-pub(crate) fn merge_in_place(word: &mut [u32], a: u32, b: u32, new_id: u32, change: &mut impl FnMut(Pair, i64)) -> usize {
+pub(crate) fn merge_in_place(word: &mut [u32], a: u32, b: u32, new_id: u32, matters: &impl Fn(Pair) -> bool,
+                             change: &mut impl FnMut(Pair, i64)) -> usize {
     let n = word.len();
     let Some(first) = word.windows(2).position(|w| w[0] == a && w[1] == b) else { return n };
     let (mut read, mut write) = (first, first);
     while read < n {
         if read + 1 < n && word[read] == a && word[read + 1] == b {
             if write > 0 {
+                // A `prev` made by this merge (`a b a b`) is always heard: its pairs are new.
                 let prev = word[write - 1];
-                change((prev, a), -1);
-                change((prev, new_id), 1);
+                if prev == new_id || matters((prev, a)) {
+                    change((prev, a), -1);
+                    change((prev, new_id), 1);
+                }
             }
             change((a, b), -1);
             if read + 2 < n {
                 let next = word[read + 2];
-                change((b, next), -1);
-                change((new_id, next), 1);
+                if matters((b, next)) {
+                    change((b, next), -1);
+                    change((new_id, next), 1);
+                }
             }
             word[write] = new_id;
             read += 2;
@@ -212,14 +222,14 @@ mod tests {
         let mut expected_changes: Vec<(Pair, i64, u32)> = Vec::new();
         for &i in &indices {
             let word = &mut expected[i as usize];
-            let merged = merge_in_place(word, 1, 2, 9, &mut |p, sign| expected_changes.push((p, sign, i)));
+            let merged = merge_in_place(word, 1, 2, 9, &|_| true, &mut |p, sign| expected_changes.push((p, sign, i)));
             word.truncate(merged);
         }
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
         for shares in [1, 3, 7] {
             let mut words: Words = lines.iter().map(Vec::as_slice).collect();
             let changes = pool.install(|| {
-                words.merge(&indices, (1, 2), 9, shares, Vec::new, |seen: &mut Vec<(Pair, i64, u32)>, p, sign, i| {
+                words.merge(&indices, (1, 2), 9, shares, |_| true, Vec::new, |seen: &mut Vec<(Pair, i64, u32)>, p, sign, i| {
                     seen.push((p, sign, i))
                 })
             });
