@@ -592,9 +592,9 @@ impl State {
         };
         let parts = if parallel {
             let threads = self.pool.as_ref().map_or(rayon::current_num_threads(), |pool| pool.current_num_threads());
-            install(&self.pool, || words.merge(indices, pair, new_id, threads, matters, start(indices.len() / threads), record))
+            install(&self.pool, || words.merge(indices, (pair, new_id), threads, matters, start(indices.len() / threads), record))
         } else {
-            words.merge(indices, pair, new_id, 1, matters, start(indices.len()), record)
+            words.merge(indices, (pair, new_id), 1, matters, start(indices.len()), record)
         };
         let mut parts = parts.into_iter();
         let (mut delta, mut new_pairs) = parts.next().unwrap_or_default();

@@ -109,12 +109,12 @@ impl Words {
         words
     }
 
-    /// Merge `pair` into `new_id` in the words at `indices` (ascending, no repeats); `change(&mut
+    /// Merge `pair` into `new_id` (`merge`) in the words at `indices` (ascending, no repeats); `change(&mut
     /// state, pair, ±1, word)` hears each pair occurrence removed or created, except where `matters`
     /// says a neighbouring pair does not (see `merge_in_place`). With `shares` > 1 the
     /// indices are cut into that many runs, merged in parallel (on the current rayon pool), each with
     /// a `state` of its own from `start`: the states, in order.
-    pub(crate) fn merge<S: Send>(&mut self, indices: &[u32], pair: Pair, new_id: u32, shares: usize,
+    pub(crate) fn merge<S: Send>(&mut self, indices: &[u32], (pair, new_id): (Pair, u32), shares: usize,
                                  matters: impl Fn(Pair) -> bool + Sync, start: impl Fn() -> S + Sync,
                                  change: impl Fn(&mut S, Pair, i64, u32) + Sync)
         -> Vec<S> {
@@ -229,7 +229,7 @@ mod tests {
         for shares in [1, 3, 7] {
             let mut words: Words = lines.iter().map(Vec::as_slice).collect();
             let changes = pool.install(|| {
-                words.merge(&indices, (1, 2), 9, shares, |_| true, Vec::new, |seen: &mut Vec<(Pair, i64, u32)>, p, sign, i| {
+                words.merge(&indices, ((1, 2), 9), shares, |_| true, Vec::new, |seen: &mut Vec<(Pair, i64, u32)>, p, sign, i| {
                     seen.push((p, sign, i))
                 })
             });
