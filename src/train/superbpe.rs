@@ -745,7 +745,13 @@ impl Units<'_> {
             single.iter_mut().zip(share.single).for_each(|(a, b)| *a += b);
             listed.push(share.shards);
         }
-        let counted = PartShard::count_all(listed);
+        let mut counted = PartShard::count_all(listed);
+        // Each shard's parts in order of their first units, so that parts holding the same units lie
+        // together and a merge's visits find their parts near each other in memory.
+        counted.par_iter_mut().for_each(|shard| {
+            shard.short.sort_unstable_by_key(|&(key, _)| key as u64);
+            shard.long.sort_unstable_by_key(|&(run, _)| (run[0], run[1], run[2]));
+        });
         // A one-unit part none of whose pairs is live is never merged, nor changed by a merge: left out.
         let single: Vec<(u32, u64)> = (0..n_units as u32)
             .zip(single)
