@@ -993,6 +993,33 @@ mod tests {
         assert!(more_runs, "some junction's bytes are a word's pair but no token's");
     }
 
+    /// The pairs of units (kept in 32 bits, or in 64 where the ids do not fit) and the units' counts
+    /// are those of every line's windows, each line counted as often as it occurs.
+    #[test]
+    fn pairs_of_units_are_counted_as_the_lines_hold_them() {
+        for units in [3u32, 300, 5_000] {
+            let lines = crate::train::bpe::random_lines(0x9E37 + units as u64, 400, 12, &(0..units).collect::<Vec<_>>());
+            let layout = UnitLayout {
+                lines: lines.iter().enumerate().map(|(i, line)| (UnitRun::Own(line.clone()), 1 + i as u64 % 3)).collect(),
+                texts: Vec::new(),
+            };
+            let (mut pairs, mut unit_counts) = (FxHashMap::default(), vec![0u64; units as usize]);
+            for (run, count) in &layout.lines {
+                let UnitRun::Own(line) = run else { unreachable!() };
+                line.iter().for_each(|&u| unit_counts[u as usize] += count);
+                line.windows(2).for_each(|w| *pairs.entry((w[0], w[1])).or_insert(0) += count);
+            }
+            let id_bits = (32 - units.leading_zeros()).max(SHARD_BITS);
+            for counted in [layout.count_pairs(&LineWords::default(), units as usize),
+                            layout.count_pairs_as::<u32>(&LineWords::default(), units as usize, id_bits - SHARD_BITS),
+                            layout.count_pairs_as::<u64>(&LineWords::default(), units as usize, 32)] {
+                assert_eq!(counted.pairs.len(), pairs.len(), "{units} units: each pair once");
+                assert_eq!(counted.pairs.into_iter().collect::<FxHashMap<_, _>>(), pairs, "{units} units");
+                assert_eq!(counted.units, unit_counts, "{units} units");
+            }
+        }
+    }
+
     /// Parts listed on several threads, counted once lines (`once`) or more, come out each once with
     /// their counts added up, whichever thread listed them.
     #[test]

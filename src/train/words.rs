@@ -212,6 +212,26 @@ mod tests {
         assert_eq!(words.range(7..9).collect::<Vec<_>>(), vec![&lines[7][..], &lines[8][..]]);
     }
 
+    /// A neighbour's pair that does not matter is heard neither lost nor made into a pair with the new
+    /// token; a neighbour the merge itself made always is (its pairs are new); the merge is the same.
+    #[test]
+    fn pairs_that_do_not_matter_are_not_heard() {
+        let (a, b, c, d, x) = (1, 2, 3, 4, 9);
+        let merged = |matters: &dyn Fn(Pair) -> bool| {
+            let mut word = vec![c, a, b, a, b, d];
+            let mut heard = Vec::new();
+            let n = merge_in_place(&mut word, a, b, x, &matters, &mut |p, sign| heard.push((p, sign)));
+            (word[..n].to_vec(), heard)
+        };
+        let (all_word, all) = merged(&|_| true);
+        assert_eq!(all, [((c, a), -1), ((c, x), 1), ((a, b), -1), ((b, a), -1), ((x, a), 1),
+                         ((x, a), -1), ((x, x), 1), ((a, b), -1), ((b, d), -1), ((x, d), 1)]);
+        let rare = [(c, a), (b, a), (b, d), (x, a)];
+        let (word, some) = merged(&|p| !rare.contains(&p));
+        assert_eq!(some, [((a, b), -1), ((x, a), -1), ((x, x), 1), ((a, b), -1)]);
+        assert_eq!((word, all_word), (vec![c, x, x, d], vec![c, x, x, d]));
+    }
+
     /// Merging in one buffer, in one run or in several runs at once, equals merging each word as a
     /// vector of its own; the words not merged are left as they were.
     #[test]
