@@ -642,11 +642,6 @@ impl Units<'_> {
             .collect()
     }
 
-    /// The pairs of tokens across a line's junctions, in order.
-    fn junctions<'l>(&'l self, entries: &'l [u32]) -> impl Iterator<Item = u64> + 'l {
-        entries.windows(2).map(|w| self.junction(w[0], w[1]))
-    }
-
     fn entries<'l>(&'l self, line: &'l UnitRun) -> &'l [u32] {
         match line {
             UnitRun::Line(i) => self.line_words.line(*i),
@@ -725,12 +720,18 @@ impl Units<'_> {
         let packable = n_units < (1 << UNIT_BITS) - 1;
         // The same shards on every thread, so that a part's shard is the same in every thread's lists.
         let shards = part_shards(self.lines.len().div_ceil(rayon::current_num_threads()));
+        // The units that can end (`left`) or start (`right`) a live pair's junction: a junction between
+        // two others is cut without its pair being looked up.
+        let (left, right) = live.sides(self.outer.iter().copied());
         let shares = self.per_share(|lines| Parts::new(n_units, lines, shards), |parts, entries, count| {
-            // Each junction's pair, then none after the last unit: a part ends wherever the pair is not live.
+            // A part ends wherever the pair across the junction is not live, and after the last unit.
             let mut start = 0;
-            for (end, pair) in (1..=entries.len()).zip(self.junctions(entries).map(Some).chain([None])) {
-                if pair.is_some_and(|pair| live.contains(pair)) {
-                    continue;
+            for end in 1..=entries.len() {
+                if end < entries.len() {
+                    let (a, b) = (entries[end - 1], entries[end]);
+                    if left.contains(a as usize) && right.contains(b as usize) && live.contains(self.junction(a, b)) {
+                        continue;
+                    }
                 }
                 if end - start > 1 || self.split.contains(entries[start] as usize) {
                     parts.add(&entries[start..end], count, packable);
@@ -861,6 +862,19 @@ impl LivePairs {
     #[inline]
     fn contains(&self, pair: u64) -> bool {
         self.filter.passes(pair) && self.pairs.contains(&pair)
+    }
+
+    /// Of units with these (first, last) tokens, those whose last token is some live pair's first
+    /// (`left`), and those whose first token is some live pair's second (`right`).
+    fn sides(&self, outer: impl Iterator<Item = (u32, u32)> + Clone) -> (BitSet, BitSet) {
+        let tokens = self.pairs.iter().map(|&p| (p >> 32).max(p & 0xFFFF_FFFF)).max().map_or(0, |t| t as usize + 1);
+        let firsts = BitSet::new(tokens, self.pairs.iter().map(|&p| (p >> 32) as usize));
+        let seconds = BitSet::new(tokens, self.pairs.iter().map(|&p| (p & 0xFFFF_FFFF) as usize));
+        let has = |set: &BitSet, token: u32| (token as usize) < tokens && set.contains(token as usize);
+        let units = outer.clone().count();
+        let left = BitSet::new(units, outer.clone().enumerate().filter(|&(_, (_, last))| has(&firsts, last)).map(|(u, _)| u));
+        let right = BitSet::new(units, outer.enumerate().filter(|&(_, (first, _))| has(&seconds, first)).map(|(u, _)| u));
+        (left, right)
     }
 }
 
