@@ -21,6 +21,10 @@
 //! - Stage 2's lines are laid out as units (where a token could join two words) on a thread of lowest
 //!   priority while stage 1 trains, whose merge loop leaves a core idle: that a token could join two
 //!   words is known from the words' byte pairs, before stage 1's tokens are (`Stage2Text::joins`).
+//!   The same thread then counts each distinct pair of units side by side (`UnitLayout::count_pairs`):
+//!   the pair of tokens across a junction is the last token of one unit and the first of the next, so
+//!   once stage 1 is done the junctions' pairs are counted from 1.66M pairs of units instead of 8.3M
+//!   junctions (42 MB).
 
 use crate::count::{absorb, PieceList, PieceNumbering, WordCounts};
 use crate::error::Result;
