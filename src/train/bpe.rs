@@ -572,6 +572,9 @@ impl State {
     /// threads, and the threads' changes added up.
     fn merge_words(&mut self, indices: &[u32], pair: Pair, new_id: u32, parallel: bool, every: bool) -> MergeChanges {
         let counts = &self.counts;
+        // The words' counts read first, in a loop whose loads do not depend on each other: their cache
+        // misses overlap here, and each change recorded below then finds its word's count in cache.
+        std::hint::black_box(indices.iter().fold(0u64, |touched, &i| touched ^ counts[i as usize]));
         // Unless `every` change is wanted, a neighbour's pair the index does not hold is counted fewer
         // than `floor` times, so its losses change nothing and the pair the merge makes of it stays
         // below `floor` too (it is made only from that pair's occurrences): neither is recorded. In
