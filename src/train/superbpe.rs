@@ -470,7 +470,9 @@ impl UnitLayout<'_> {
                 UnitRun::Line(i) => line_words.line(*i),
                 UnitRun::Own(entries) => entries,
             };
-            unit_counts[entries[entries.len() - 1] as usize] += count;
+            if let Some(&last) = entries.last() {
+                unit_counts[last as usize] += count;
+            }
             for w in entries.windows(2) {
                 let shard = (w[0] as usize + w[1] as usize) % UNIT_PAIR_SHARDS;
                 let key = K::of((w[0] as u64) << shift | (w[1] >> SHARD_BITS) as u64);
@@ -751,11 +753,11 @@ impl Units<'_> {
             listed.push(share.shards);
         }
         let mut counted = PartShard::count_all(listed);
-        // Each shard's parts in order of their first units, so that parts holding the same units lie
-        // together and a merge's visits find their parts near each other in memory.
+        // Each shard's parts sorted by their first three units (packed: the third ranks first), so that
+        // parts holding the same units lie together and a merge's visits find them near each other.
         counted.par_iter_mut().for_each(|shard| {
             shard.short.sort_unstable_by_key(|&(key, _)| key as u64);
-            shard.long.sort_unstable_by_key(|&(run, _)| (run[0], run[1], run[2]));
+            shard.long.sort_unstable_by_key(|&(run, _)| run);
         });
         // A one-unit part none of whose pairs is live is never merged, nor changed by a merge: left out.
         let single: Vec<(u32, u64)> = (0..n_units as u32)
