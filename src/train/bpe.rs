@@ -132,7 +132,7 @@ struct State {
     pair_counts: FxHashMap<Pair, i64>,
     where_: FxHashMap<Pair, Vec<u32>>,
     /// Every pair in `pair_counts`, and maybe others: a pair it does not pass is counted fewer than
-    /// `floor` times (see `merge_words`).
+    /// `floor` times (see `merge_words`). Pairs enter `pair_counts` through `index_count` only.
     indexed: PairFilter,
     vocab: Vec<Vec<u8>>,
     ids: FxHashMap<Vec<u8>, u32>,
@@ -594,8 +594,10 @@ impl State {
             (FxHashMap::with_capacity_and_hasher(2 * words, Default::default()), Vec::with_capacity(2 * words))
         };
         let parts = if parallel {
-            let threads = self.pool.as_ref().map_or(rayon::current_num_threads(), |pool| pool.current_num_threads());
-            install(&self.pool, || words.merge(indices, (pair, new_id), threads, matters, start(indices.len() / threads), record))
+            install(&self.pool, || {
+                let threads = rayon::current_num_threads();
+                words.merge(indices, (pair, new_id), threads, matters, start(indices.len() / threads), record)
+            })
         } else {
             words.merge(indices, (pair, new_id), 1, matters, start(indices.len()), record)
         };
@@ -698,8 +700,7 @@ impl State {
             }
         }
         for ((pair, count), list) in index.into_iter().zip(lists) {
-            self.pair_counts.insert(unpack(pair), count as i64);
-            self.indexed.insert(pair);
+            self.index_count(unpack(pair), count as i64);
             self.where_.insert(unpack(pair), list);
         }
         self.floor = floor;
@@ -753,8 +754,7 @@ impl State {
             let pair = run[0].pair();
             let mut list: Vec<u32> = run.iter().map(|o| o.word()).collect();
             list.dedup();
-            self.pair_counts.insert(pair, count as i64);
-            self.indexed.insert(pack(pair.0, pair.1));
+            self.index_count(pair, count as i64);
             self.where_.insert(pair, list);
             indexed.push(pair);
         }
@@ -813,15 +813,18 @@ impl State {
                 }
                 created
             }
-            Vacant(entry) => {
-                if created && delta >= min_count {
-                    entry.insert(delta);
-                    self.indexed.insert(pack(pair.0, pair.1));
-                    return true;
-                }
-                false
+            Vacant(_) if created && delta >= min_count => {
+                self.index_count(pair, delta);
+                true
             }
+            Vacant(_) => false,
         }
+    }
+
+    /// Index `pair` with `count` (and let it pass the `indexed` filter).
+    fn index_count(&mut self, pair: Pair, count: i64) {
+        self.pair_counts.insert(pair, count);
+        self.indexed.insert(pack(pair.0, pair.1));
     }
 }
 
@@ -1031,7 +1034,7 @@ pub(crate) fn pack(a: u32, b: u32) -> u64 {
     (a as u64) << 32 | b as u64
 }
 
-fn unpack(key: u64) -> Pair {
+pub(crate) fn unpack(key: u64) -> Pair {
     ((key >> 32) as u32, key as u32)
 }
 

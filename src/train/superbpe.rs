@@ -31,7 +31,7 @@ use crate::error::Result;
 use crate::model::bpe::thread_pool;
 use crate::pretokenize::Pretokenizer;
 use crate::train::bpe::{
-    drop_later, index_floor, index_size, install, pack, usable_pieces, BitSet, BpeModelData, BpeTrainer, BytePairs,
+    drop_later, index_floor, index_size, install, pack, unpack, usable_pieces, BitSet, BpeModelData, BpeTrainer, BytePairs,
     BpeTrainerConfig, CutWords, InheritedMerges, PairFilter, Progress,
 };
 use crate::train::words::Words;
@@ -728,7 +728,7 @@ impl Units<'_> {
         let shards = part_shards(self.lines.len().div_ceil(rayon::current_num_threads()));
         // The units that can end (`left`) or start (`right`) a live pair's junction: a junction between
         // two others is cut without its pair being looked up.
-        let (left, right) = live.sides(self.outer.iter().copied());
+        let (left, right) = live.sides(&self.outer);
         let shares = self.per_share(|lines| Parts::new(n_units, lines, shards), |parts, entries, count| {
             // A part ends wherever the pair across the junction is not live, and after the last unit.
             let mut start = 0;
@@ -872,15 +872,15 @@ impl LivePairs {
 
     /// Of units with these (first, last) tokens, those whose last token is some live pair's first
     /// (`left`), and those whose first token is some live pair's second (`right`).
-    fn sides(&self, outer: impl Iterator<Item = (u32, u32)> + Clone) -> (BitSet, BitSet) {
-        let tokens = self.pairs.iter().map(|&p| (p >> 32).max(p & 0xFFFF_FFFF)).max().map_or(0, |t| t as usize + 1);
-        let firsts = BitSet::new(tokens, self.pairs.iter().map(|&p| (p >> 32) as usize));
-        let seconds = BitSet::new(tokens, self.pairs.iter().map(|&p| (p & 0xFFFF_FFFF) as usize));
+    fn sides(&self, outer: &[(u32, u32)]) -> (BitSet, BitSet) {
+        let pairs = || self.pairs.iter().map(|&pair| unpack(pair));
+        let tokens = pairs().map(|(a, b)| a.max(b) as usize + 1).max().unwrap_or(0);
+        let (firsts, seconds) = (BitSet::new(tokens, pairs().map(|p| p.0 as usize)), BitSet::new(tokens, pairs().map(|p| p.1 as usize)));
         let has = |set: &BitSet, token: u32| (token as usize) < tokens && set.contains(token as usize);
-        let units = outer.clone().count();
-        let left = BitSet::new(units, outer.clone().enumerate().filter(|&(_, (_, last))| has(&firsts, last)).map(|(u, _)| u));
-        let right = BitSet::new(units, outer.enumerate().filter(|&(_, (first, _))| has(&seconds, first)).map(|(u, _)| u));
-        (left, right)
+        let units_where = |holds: &dyn Fn(&(u32, u32)) -> bool| {
+            BitSet::new(outer.len(), outer.iter().enumerate().filter(|(_, ends)| holds(ends)).map(|(unit, _)| unit))
+        };
+        (units_where(&|&(_, last)| has(&firsts, last)), units_where(&|&(first, _)| has(&seconds, first)))
     }
 }
 
